@@ -1,0 +1,103 @@
+"""Shared fixtures: a simulated cluster built by the collection's own playbooks, and a playbook runner."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_CRDS = Path(os.environ.get("MLOPS_CRDS_DIR", ROOT.parent / "shared" / "crds")).resolve()
+PURGE = {"platform_purge": True, "platform_purge_confirm": "yes-delete-platform-data"}
+
+
+class PlaybookResult:
+    """Outcome of one ansible-playbook run, read from the ansible.posix.json callback."""
+
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stderr = proc.stderr
+        start = proc.stdout.find("{")
+        self.report = json.loads(proc.stdout[start:]) if start >= 0 else {"stats": {}, "plays": []}
+        self.stats = self.report["stats"].get("localhost", {})
+        self.changed = self.stats.get("changed", 0)
+
+    @property
+    def failure_messages(self):
+        """Every failed task's message, in order."""
+        return [
+            str(host.get("msg", ""))
+            for play in self.report.get("plays", [])
+            for task in play["tasks"]
+            for host in task["hosts"].values()
+            if host.get("failed")
+        ]
+
+    def changed_tasks(self):
+        """Names of the tasks that reported a change."""
+        return [
+            task["task"]["name"]
+            for play in self.report.get("plays", [])
+            for task in play["tasks"]
+            if any(h.get("changed") for h in task["hosts"].values())
+        ]
+
+
+class Runner:
+    """Runs the collection's playbooks against one cluster."""
+
+    def __init__(self, base_vars):
+        self.base_vars = base_vars
+
+    def __call__(self, playbook, extra_vars=None, check=False, tags=None, env=None, inventory="inventories/ci/hosts.yml"):
+        args = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory, playbook]
+        args += ["-e", json.dumps({**self.base_vars, **(extra_vars or {})})]
+        if check:
+            args.append("--check")
+        if tags:
+            args += ["--tags", tags]
+        run_env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+                   "MLOPS_CRDS_DIR": str(SHARED_CRDS), **(env or {})}
+        proc = subprocess.run(args, cwd=ROOT, env=run_env, capture_output=True, text=True, check=False)
+        return PlaybookResult(proc)
+
+
+@pytest.fixture(scope="session")
+def sim_cluster(tmp_path_factory):
+    """A simulated cluster of its own for this test session, started and deleted by the collection's playbooks."""
+    kubeconfig = tmp_path_factory.mktemp("sim") / "kubeconfig"
+    run = Runner({"sim_cluster_name": "mlops-pytest", "platform_kubeconfig": str(kubeconfig), "sim_cluster_nodes": 2})
+    result = run("playbooks/cluster.yml")
+    assert result.rc == 0, result.failure_messages or result.stderr
+    yield run, kubeconfig
+    result = run("playbooks/cluster_delete.yml")
+    assert result.rc == 0, result.failure_messages or result.stderr
+
+
+@pytest.fixture(scope="session")
+def run(sim_cluster):
+    """Playbook runner bound to the session's cluster."""
+    return sim_cluster[0]
+
+
+@pytest.fixture(scope="session")
+def kube(sim_cluster):
+    """Kubernetes API client for the session's cluster."""
+    return config.new_client_from_config(config_file=str(sim_cluster[1]))
+
+
+@pytest.fixture(scope="session")
+def crd_api(kube):
+    """apiextensions/v1 client."""
+    return client.ApiextensionsV1Api(kube)
+
+
+def upstream_crd_names(component):
+    """metadata.name of every CRD file of one component in the shared upstream copy."""
+    sys.path.insert(0, str(ROOT / "plugins" / "filter"))
+    from k8s_yaml import from_k8s_yaml  # pylint: disable=import-outside-toplevel
+
+    return sorted(doc["metadata"]["name"] for f in (SHARED_CRDS / component).glob("*.yaml") for doc in from_k8s_yaml(f.read_text()))
