@@ -35,8 +35,8 @@ def test_deployment_becomes_available_and_namespace_deletion_completes(kube):
                          "spec": {"containers": [{"name": "web", "image": "registry.invalid/web:1"}]}},
         },
     })
-    available = wait_for(lambda: apps.read_namespaced_deployment("pytest-workload", "web").status.available_replicas == 2)
-    assert available, apps.read_namespaced_deployment("pytest-workload", "web").status
+    available = wait_for(lambda: apps.read_namespaced_deployment("web", "pytest-workload").status.available_replicas == 2)
+    assert available, apps.read_namespaced_deployment("web", "pytest-workload").status
 
     pods = core.list_namespaced_pod("pytest-workload").items
     assert len(pods) == 2 and all(p.spec.node_name for p in pods), "the scheduler placed every pod on a node"
