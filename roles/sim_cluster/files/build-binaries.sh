@@ -88,13 +88,19 @@ build_kwok() {
 }
 
 build_helm() {
-  have helm "$HELM_VERSION" && return 0
+  # helm's default capabilities (template, lint) must be the cluster's Kubernetes minor, not helm's 1.20 default.
+  local recipe="$HELM_VERSION+k8s-$KUBE_VERSION" kminor="${KUBE_VERSION#v1.}"
+  kminor="${kminor%%.*}"
+  have helm "$recipe" && return 0
   log "helm $HELM_VERSION"
   local dir; dir=$(module "helm-$HELM_VERSION" "require helm.sh/helm/v3 $HELM_VERSION")
-  local ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  local ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" p
+  for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ld+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$kminor"
+  done
   (cd "$dir" && go get "helm.sh/helm/v3@$HELM_VERSION" >&2 &&
     go build -ldflags "$ld" -o "$bin_dir/helm" helm.sh/helm/v3/cmd/helm >&2)
-  stamp helm "$HELM_VERSION"
+  stamp helm "$recipe"
 }
 
 for target in ${SIM_BUILD_TARGETS:-kubernetes etcd kwok helm}; do "build_$target"; done
