@@ -69,7 +69,8 @@ class Runner:
 def sim_cluster(tmp_path_factory):
     """A simulated cluster of its own for this test session, started and deleted by the collection's playbooks."""
     kubeconfig = tmp_path_factory.mktemp("sim") / "kubeconfig"
-    run = Runner({"sim_cluster_name": "mlops-pytest", "platform_kubeconfig": str(kubeconfig), "sim_cluster_nodes": 2})
+    name = os.environ.get("MLOPS_TEST_CLUSTER", "mlops-pytest")
+    run = Runner({"sim_cluster_name": name, "platform_kubeconfig": str(kubeconfig), "sim_cluster_nodes": 2})
     result = run("playbooks/cluster.yml")
     assert result.rc == 0, result.failure_messages or result.stderr
     yield run, kubeconfig
