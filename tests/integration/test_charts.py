@@ -11,7 +11,7 @@ from conftest import PURGE, ROOT
 
 CHARTS = sorted(p for p in (ROOT / "charts").iterdir() if (p / "Chart.yaml").is_file())
 # CRDs each chart's objects need, by component of the crds role.
-NEEDS = {"platform-pki": ["cert-manager", "trust-manager"]}
+NEEDS = {"platform-pki": ["cert-manager", "trust-manager"], "mlflow": ["cert-manager", "prometheus-operator"]}
 HELM = Path.home() / ".cache/mlops-platform/sim/bin/helm"
 
 

@@ -10,6 +10,7 @@ from conftest import PURGE
 
 PKI_CRDS = ["cert-manager", "trust-manager"]
 NAMESPACE = "cert-manager"
+SETTINGS = {"crds_components": PKI_CRDS, "platform_components": {"cert_manager": True, "mlflow": False}}
 
 
 def gone(read, *args):
@@ -38,7 +39,7 @@ def apis(kube):
 def test_deploy_is_complete_idempotent_and_teardown_keeps_crds(run, kube, apis, crd_api):
     core, net, objects = apis
     admins_before = cluster_admin_subjects(kube)
-    settings = {"crds_components": PKI_CRDS}
+    settings = SETTINGS
 
     first = run("playbooks/deploy.yml", settings)
     assert first.rc == 0, first.failure_messages
@@ -84,12 +85,58 @@ def test_teardown_never_touches_what_the_platform_did_not_create(run, apis):
         "metadata": {"name": "precious"},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
     try:
-        assert run("playbooks/deploy.yml", {"crds_components": PKI_CRDS}).rc == 0
-        purged = run("playbooks/teardown.yml", {"crds_components": PKI_CRDS, **PURGE})
+        assert run("playbooks/deploy.yml", SETTINGS).rc == 0
+        purged = run("playbooks/teardown.yml", {**SETTINGS, **PURGE})
         assert purged.rc == 0, purged.failure_messages
         assert core.read_namespaced_persistent_volume_claim("precious", "user-data").metadata.deletion_timestamp is None
     finally:
         core.delete_namespace("user-data")
+
+
+def bound_volume(core, namespace, name, pv_name):
+    """A hostPath volume bound to a claim in namespace, as a provisioner would leave it (reclaim policy Delete)."""
+    core.create_persistent_volume({
+        "metadata": {"name": pv_name},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Delete",
+                 "hostPath": {"path": f"/tmp/{pv_name}"}, "claimRef": {"namespace": namespace, "name": name}}})
+    core.create_namespaced_persistent_volume_claim(namespace, {
+        "metadata": {"name": name},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                 "volumeName": pv_name, "storageClassName": ""}})
+    for _ in range(60):
+        if core.read_namespaced_persistent_volume_claim(name, namespace).status.phase == "Bound":
+            return
+        time.sleep(1)
+    raise AssertionError(f"{namespace}/{name} never bound")
+
+
+def test_teardown_keeps_data_volumes_unless_purge(run, apis):
+    core = apis[0]
+    settings = SETTINGS
+    assert run("playbooks/deploy.yml", settings).rc == 0
+    bound_volume(core, NAMESPACE, "data", "platform-data")
+    bound_volume(core, "default", "other", "someone-elses")
+    try:
+        redeploy = run("playbooks/deploy.yml", settings)
+        assert redeploy.rc == 0 and [t.split(" : ")[-1] for t in redeploy.changed_tasks()] == ["Retain the volumes bound to those claims"]
+        assert core.read_persistent_volume("platform-data").spec.persistent_volume_reclaim_policy == "Retain"
+        assert core.read_persistent_volume("someone-elses").spec.persistent_volume_reclaim_policy == "Delete"
+
+        kept = run("playbooks/teardown.yml", settings)
+        assert kept.rc == 0, kept.failure_messages
+        assert not core.list_namespaced_secret(NAMESPACE, label_selector="owner=helm").items, "releases are gone"
+        assert core.read_namespaced_persistent_volume_claim("data", NAMESPACE).status.phase == "Bound"
+        assert core.read_namespace(NAMESPACE).metadata.deletion_timestamp is None
+        assert run("playbooks/teardown.yml", settings).changed == 0
+
+        purged = run("playbooks/teardown.yml", {**settings, **PURGE})
+        assert purged.rc == 0, purged.failure_messages
+        assert gone(core.read_namespace, NAMESPACE)
+        assert gone(core.read_persistent_volume, "platform-data")
+        assert core.read_persistent_volume("someone-elses").status.phase == "Bound"
+    finally:
+        core.delete_namespaced_persistent_volume_claim("other", "default")
+        core.delete_persistent_volume("someone-elses")
 
 
 @pytest.mark.parametrize(("settings", "variable"), [
@@ -101,7 +148,7 @@ def test_teardown_never_touches_what_the_platform_did_not_create(run, apis):
     ({"cert_manager_namespace": "Cert_Manager"}, "cert_manager_namespace"),
 ])
 def test_bad_input_fails_in_preflight_naming_the_variable(run, apis, settings, variable):
-    result = run("playbooks/deploy.yml", {"crds_components": PKI_CRDS, **settings})
+    result = run("playbooks/deploy.yml", {**SETTINGS, **settings})
     assert result.rc != 0 and result.changed == 0
     assert any(variable in m for m in result.failure_messages), result.failure_messages
     with pytest.raises(ApiException):
