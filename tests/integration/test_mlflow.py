@@ -11,7 +11,7 @@ from test_platform_core import gone
 
 NAMESPACE = "mlflow"
 SETTINGS = {"crds_components": ["cert-manager", "trust-manager", "prometheus-operator"],
-            "platform_components": {"cert_manager": True, "mlflow": True}}
+            "platform_components": {"cert_manager": True, "observability": False, "mlflow": True}}
 
 
 def secret_data(core, name):

@@ -10,7 +10,8 @@ from conftest import PURGE
 
 PKI_CRDS = ["cert-manager", "trust-manager"]
 NAMESPACE = "cert-manager"
-SETTINGS = {"crds_components": PKI_CRDS, "platform_components": {"cert_manager": True, "mlflow": False}}
+SETTINGS = {"crds_components": PKI_CRDS,
+            "platform_components": {"cert_manager": True, "observability": False, "mlflow": False}}
 
 
 def gone(read, *args):
