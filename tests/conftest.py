@@ -102,3 +102,11 @@ def upstream_crd_names(component):
     from k8s_yaml import from_k8s_yaml  # pylint: disable=import-outside-toplevel
 
     return sorted(doc["metadata"]["name"] for f in (SHARED_CRDS / component).glob("*.yaml") for doc in from_k8s_yaml(f.read_text()))
+
+
+def assert_fails_in_preflight(run, kube, settings, variable, namespace):
+    """deploy.yml with bad input fails before any change, names the variable, and creates no namespace."""
+    result = run("playbooks/deploy.yml", settings)
+    assert result.rc != 0 and result.changed == 0
+    assert any(variable in m for m in result.failure_messages), result.failure_messages
+    assert namespace not in {n.metadata.name for n in client.CoreV1Api(kube).list_namespace().items}

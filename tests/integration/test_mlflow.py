@@ -6,7 +6,7 @@ import json
 import pytest
 from kubernetes import client
 
-from conftest import PURGE
+from conftest import PURGE, assert_fails_in_preflight
 from test_platform_core import gone
 
 NAMESPACE = "mlflow"
@@ -82,8 +82,5 @@ def test_mlflow_deploys_idempotently_and_keeps_its_data_until_purge(run, kube, c
     ({"mlflow_s3_endpoint": "http://s3.example.internal"}, "mlflow_s3_endpoint"),
     ({"mlflow_bucket": "Bad_Bucket"}, "mlflow_bucket"),
 ])
-def test_bad_mlflow_input_fails_in_preflight(run, core, settings, variable):
-    result = run("playbooks/deploy.yml", {**SETTINGS, **settings})
-    assert result.rc != 0 and result.changed == 0
-    assert any(variable in m for m in result.failure_messages), result.failure_messages
-    assert NAMESPACE not in {n.metadata.name for n in core.list_namespace().items}
+def test_bad_mlflow_input_fails_in_preflight(run, kube, settings, variable):
+    assert_fails_in_preflight(run, kube, {**SETTINGS, **settings}, variable, NAMESPACE)

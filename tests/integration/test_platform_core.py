@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from conftest import PURGE
+from conftest import PURGE, assert_fails_in_preflight
 
 PKI_CRDS = ["cert-manager", "trust-manager"]
 NAMESPACE = "cert-manager"
@@ -148,9 +148,5 @@ def test_teardown_keeps_data_volumes_unless_purge(run, apis):
     ({"platform_helm_timeout": "ten minutes"}, "platform_helm_timeout"),
     ({"cert_manager_namespace": "Cert_Manager"}, "cert_manager_namespace"),
 ])
-def test_bad_input_fails_in_preflight_naming_the_variable(run, apis, settings, variable):
-    result = run("playbooks/deploy.yml", {**SETTINGS, **settings})
-    assert result.rc != 0 and result.changed == 0
-    assert any(variable in m for m in result.failure_messages), result.failure_messages
-    with pytest.raises(ApiException):
-        apis[0].read_namespace(NAMESPACE)
+def test_bad_input_fails_in_preflight_naming_the_variable(run, kube, settings, variable):
+    assert_fails_in_preflight(run, kube, {**SETTINGS, **settings}, variable, NAMESPACE)
