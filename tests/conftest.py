@@ -90,6 +90,12 @@ def kube(sim_cluster):
     return config.new_client_from_config(config_file=str(sim_cluster[1]))
 
 
+@pytest.fixture
+def core(kube):
+    """core/v1 client."""
+    return client.CoreV1Api(kube)
+
+
 @pytest.fixture(scope="session")
 def crd_api(kube):
     """apiextensions/v1 client."""

@@ -18,11 +18,6 @@ def secret_data(core, name):
     return {k: base64.b64decode(v).decode() for k, v in core.read_namespaced_secret(name, NAMESPACE).data.items()}
 
 
-@pytest.fixture
-def core(kube):
-    return client.CoreV1Api(kube)
-
-
 def test_mlflow_deploys_idempotently_and_keeps_its_data_until_purge(run, kube, core):
     objects = client.CustomObjectsApi(kube)
     first = run("playbooks/deploy.yml", SETTINGS)

@@ -15,11 +15,6 @@ SETTINGS = {"crds_components": ["prometheus-operator"], "observability_drift_web
             "platform_components": {"cert_manager": False, "observability": True, "mlflow": False}}
 
 
-@pytest.fixture
-def core(kube):
-    return client.CoreV1Api(kube)
-
-
 def test_observability_deploys_idempotently_and_tears_down(run, kube, core):
     objects = client.CustomObjectsApi(kube)
     first = run("playbooks/deploy.yml", SETTINGS)
