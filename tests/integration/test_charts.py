@@ -10,9 +10,6 @@ from kubernetes import client, dynamic
 from conftest import PURGE, ROOT
 
 CHARTS = sorted(p for p in (ROOT / "charts").iterdir() if (p / "Chart.yaml").is_file())
-# CRDs each chart's objects need, by component of the crds role.
-NEEDS = {"platform-pki": ["cert-manager", "trust-manager"], "mlflow": ["cert-manager", "prometheus-operator"],
-         "platform-observability": ["prometheus-operator"]}
 # Namespace of the release: objects without metadata.namespace land there, as with helm install.
 RELEASE_NAMESPACE = "chart-test"
 HELM = Path.home() / ".cache/mlops-platform/sim/bin/helm"
@@ -24,11 +21,22 @@ def chart_cases():
             yield pytest.param(chart, values, id=f"{chart.name}:{values.stem}")
 
 
+@pytest.fixture(scope="module")
+def every_crd(run, kube):
+    """Every upstream CRD the platform pins, installed once for all charts; the namespaces the charts' objects
+    name are created as needed. All removed at the end."""
+    result = run("playbooks/deploy.yml", tags="crds")
+    assert result.rc == 0, result.failure_messages or result.stderr[-2000:]
+    created = []
+    yield created
+    for ns in created:
+        client.CoreV1Api(kube).delete_namespace(ns)
+    result = run("playbooks/teardown.yml", PURGE, tags="crds")
+    assert result.rc == 0, result.failure_messages or result.stderr[-2000:]
+
+
 @pytest.mark.parametrize(("chart", "values"), chart_cases())
-def test_rendered_objects_are_accepted_by_the_api_server(run, kube, chart, values, sim_cluster):
-    components = NEEDS.get(chart.name, [])
-    if components:
-        assert run("playbooks/deploy.yml", {"crds_components": components}, tags="crds").rc == 0
+def test_rendered_objects_are_accepted_by_the_api_server(every_crd, kube, chart, values, sim_cluster):
     rendered = subprocess.run(
         [HELM, "template", "release", chart, "-f", values, "--namespace", RELEASE_NAMESPACE, "--kubeconfig",
          sim_cluster[1], "--validate"],
@@ -38,18 +46,24 @@ def test_rendered_objects_are_accepted_by_the_api_server(run, kube, chart, value
 
     api = dynamic.DynamicClient(kube)
     core = client.CoreV1Api(kube)
-    namespaces = sorted({o["metadata"].get("namespace", RELEASE_NAMESPACE) for o in objects})
-    created = [ns for ns in namespaces if ns not in {n.metadata.name for n in core.list_namespace().items}]
-    for ns in created:
-        core.create_namespace({"metadata": {"name": ns}})
-    try:
-        for obj in objects:
-            resource = api.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
-            # Server-side dry run: full validation (schema, CEL rules, admission) without persisting.
-            namespace = obj["metadata"].get("namespace", RELEASE_NAMESPACE) if resource.namespaced else None
-            resource.create(body=obj, namespace=namespace, query_params=[("dryRun", "All")])
-    finally:
-        for ns in created:
-            core.delete_namespace(ns)
-        if components:
-            assert run("playbooks/teardown.yml", {"crds_components": components, **PURGE}, tags="crds").rc == 0
+    for ns in sorted({o["metadata"].get("namespace", RELEASE_NAMESPACE) for o in objects}):
+        if ns not in {n.metadata.name for n in core.list_namespace().items}:
+            core.create_namespace({"metadata": {"name": ns}})
+            every_crd.append(ns)
+    for obj in objects:
+        resource = api.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        # Server-side dry run: full validation (schema, CEL rules, admission) without persisting.
+        namespace = obj["metadata"].get("namespace", RELEASE_NAMESPACE) if resource.namespaced else None
+        resource.create(body=obj, namespace=namespace, query_params=[("dryRun", "All")])
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("experiments[0].candidates[1].weight=20", "experiment iris-ab: candidate weights add up to 110, not 100"),
+    ("pipelines[0].steps[0]=nope", 'pipeline iris-pipeline refers to model "nope", which this release does not serve'),
+])
+def test_model_serving_refuses_inconsistent_values(override, message):
+    """Even installed by hand, the model-serving chart renders no release with dangling names or bad weights."""
+    chart = ROOT / "charts/model-serving"
+    result = subprocess.run([HELM, "template", "r", chart, "-f", chart / "ci/ab-pipeline-values.yaml", "--set", override],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and message in result.stderr, result.stderr

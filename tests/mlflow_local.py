@@ -1,0 +1,203 @@
+"""A real MLflow tracking server as the chart runs it, outside Kubernetes, shared by the tests that need one.
+
+PostgreSQL (Debian package) with TLS, moto as the S3 endpoint, and the MLflow packages of the server image
+(files/images/mlflow/requirements.txt, venv made by scripts/test-deps). The init container's and the server's
+commands and environment are read from `helm template` of charts/mlflow; only paths, ports and secrets change.
+"""
+
+import glob
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+HELM = Path.home() / ".cache/mlops-platform/sim/bin/helm"
+VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mlops-platform/mlflow-smoke-venv"
+ADMIN_PASSWORD = "Adm1nPasswordForTheSmokeTest"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def as_postgres(args):
+    """PostgreSQL refuses to run as root: drop to the postgres user when the tests run as root."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def wait_for(check, seconds=90):
+    for _ in range(seconds):
+        if check():
+            return True
+        time.sleep(1)
+    return False
+
+
+@pytest.fixture(scope="session")
+def mlflow_work():
+    """A scratch folder the postgres user can reach (pytest's own tmp folders are private to the test user)."""
+    path = Path(tempfile.mkdtemp(prefix="mlflow-smoke-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mlflow_pki(mlflow_work):
+    """A CA and a localhost server certificate, as cert-manager would issue from the platform CA."""
+    def ssl_cmd(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=mlflow_work)
+    ssl_cmd("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+            "-out", "ca.crt", "-days", "1", "-subj", "/CN=smoke CA")
+    ssl_cmd("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key",
+            "-out", "tls.csr", "-subj", "/CN=localhost")
+    (mlflow_work / "san.ext").write_text("subjectAltName=DNS:localhost\n")
+    ssl_cmd("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tls.crt",
+            "-days", "1", "-extfile", "san.ext")
+    return mlflow_work
+
+
+@pytest.fixture(scope="session")
+def mlflow_postgres(mlflow_work, mlflow_pki):
+    """A PostgreSQL server that accepts only TLS password logins, with the tracking and auth databases."""
+    bindir = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+    pgdir = mlflow_work / "pg"
+    pgdir.mkdir()
+    for name in ("tls.crt", "tls.key"):
+        shutil.copy(mlflow_pki / name, pgdir / name)
+    (pgdir / "tls.key").chmod(0o600)
+    (pgdir / "pw").write_text("dbSecret123\n")
+    if os.geteuid() == 0:
+        shutil.chown(pgdir, "postgres")
+        for item in pgdir.iterdir():
+            shutil.chown(item, "postgres")
+    port = free_port()
+    subprocess.run(as_postgres([bindir / "initdb", "-D", pgdir / "data", "-U", "mlflow", "--auth=scram-sha-256",
+                                f"--pwfile={pgdir / 'pw'}"]), check=True, capture_output=True)
+    (pgdir / "data" / "pg_hba.conf").write_text("hostssl all all 127.0.0.1/32 scram-sha-256\n")
+    options = (f"-k {pgdir} -p {port} -h 127.0.0.1 -c ssl=on -c ssl_cert_file={pgdir / 'tls.crt'} "
+               f"-c ssl_key_file={pgdir / 'tls.key'}")
+    subprocess.run(as_postgres([bindir / "pg_ctl", "-D", pgdir / "data", "-l", pgdir / "log", "-o", options, "-w",
+                                "start"]), check=True, capture_output=True)
+    psql = ["psql", f"host=localhost port={port} user=mlflow dbname=postgres sslmode=verify-full "
+                    f"sslrootcert={mlflow_pki / 'ca.crt'}"]
+    for database in ("mlflow", "mlflow_auth"):
+        subprocess.run([*psql, "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True,
+                       env={**os.environ, "PGPASSWORD": "dbSecret123"})
+    yield port
+    subprocess.run(as_postgres([bindir / "pg_ctl", "-D", pgdir / "data", "-m", "fast", "stop"]), check=False)
+
+
+@pytest.fixture(scope="session")
+def mlflow_s3(mlflow_work):
+    """moto's S3 server, with the artifact bucket the chart's init container would create."""
+    port = free_port()
+    proc = subprocess.Popen([VENV / "bin/moto_server", "-p", str(port)], stdout=open(mlflow_work / "moto.log", "w"),
+                            stderr=subprocess.STDOUT)
+    assert wait_for(lambda: subprocess.run(["curl", "-sf", f"http://localhost:{port}/"], capture_output=True).returncode == 0)
+    yield f"http://localhost:{port}"
+    proc.terminate()
+
+
+@pytest.fixture(scope="session")
+def mlflow_chart(mlflow_work):
+    """The rendered chart: its scripts written to disk, and the server Deployment."""
+    rendered = subprocess.run([HELM, "template", "mlflow", ROOT / "charts/mlflow", "--namespace", "mlflow"],
+                              check=True, capture_output=True, text=True).stdout
+    objects = [o for o in yaml.safe_load_all(rendered) if o]
+    scripts = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "mlflow-scripts")
+    scripts_dir = mlflow_work / "scripts"
+    scripts_dir.mkdir()
+    for name, text in scripts["data"].items():
+        (scripts_dir / name).write_text(text)
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    return scripts_dir, deployment["spec"]["template"]["spec"]
+
+
+def container_env(container, secrets, overrides):
+    """The container's environment as Kubernetes would build it: literal values, Secret keys, $(VAR) references."""
+    env = {"PATH": f"{VENV / 'bin'}:{os.environ['PATH']}"}
+    for item in container["env"]:
+        if "value" in item:
+            value = item["value"]
+            for name, known in env.items():
+                value = value.replace(f"$({name})", known)
+            env[item["name"]] = value
+        elif "secretKeyRef" in item["valueFrom"]:
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = secrets[ref["name"]][ref["key"]]
+        else:
+            env[item["name"]] = overrides.pop(item["name"])
+    env.update(overrides)
+    return env
+
+
+def local_command(container, scripts_dir):
+    """The container's command, with the scripts' mount path pointing at the rendered scripts."""
+    return [part.replace("/opt/mlflow/scripts", str(scripts_dir)) for part in container["command"]]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_chart):
+    scripts_dir, pod = mlflow_chart
+    secrets = {
+        "mlflow-admin": {"username": "admin", "password": ADMIN_PASSWORD, "flaskSecretKey": "f1askKeyForTheSmokeTest"},
+        "mlflow-postgresql": {"username": "mlflow", "password": "dbSecret123"},
+        "mlflow-object-store": {"accessKey": "smoke", "secretKey": "smokeSecret"},
+    }
+    port = free_port()
+    paths = {"SCRIPTS_DIR": str(scripts_dir), "HOME": str(mlflow_work), "CA_FILE": str(mlflow_pki / "ca.crt"),
+             "DB_HOST": "localhost", "DB_PORT": str(mlflow_postgres)}
+
+    init = next(c for c in pod["initContainers"] if c["name"] == "db-upgrade")
+    upgrade = subprocess.run(local_command(init, scripts_dir), env=container_env(init, secrets, dict(paths)),
+                             capture_output=True, text=True, check=False)
+    assert upgrade.returncode == 0, upgrade.stderr
+
+    main = pod["containers"][0]
+    env = container_env(main, secrets, {**paths, "POD_IP": "127.0.0.1", "MLFLOW_AUTH_CONFIG_PATH": str(mlflow_work / "auth.ini"),
+                                         "METRICS_DIR": str(mlflow_work / "metrics"), "TLS_DIR": str(mlflow_pki), "PORT": str(port),
+                                         "MLFLOW_S3_ENDPOINT_URL": mlflow_s3})
+    env["ALLOWED_HOSTS"] += f",localhost:{port}"
+    env.pop("AWS_CA_BUNDLE")  # moto speaks plain HTTP here
+    subprocess.run([VENV / "bin/python", "-c", "import boto3; boto3.client('s3', endpoint_url='%s', region_name='us-east-1',"
+                    " aws_access_key_id='smoke', aws_secret_access_key='smokeSecret').create_bucket(Bucket='%s')"
+                    % (mlflow_s3, env["ARTIFACT_BUCKET"])], check=True)
+    proc = subprocess.Popen(local_command(main, scripts_dir), env=env, stdout=open(mlflow_work / "server.log", "w"),
+                            stderr=subprocess.STDOUT)
+    url = f"https://localhost:{port}"
+    assert wait_for(lambda: request(mlflow_pki, url + "/health")[0] == 200), (mlflow_work / "server.log").read_text()[-3000:]
+    yield {"url": url, "env": env, "upgrade": (init, secrets, paths)}
+    proc.terminate()
+    proc.wait(30)
+
+
+def request(ca_dir, url, auth=None, host=None):
+    req = urllib.request.Request(url)
+    if auth:
+        import base64  # pylint: disable=import-outside-toplevel
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    if host:
+        req.add_header("Host", host)
+    context = ssl.create_default_context(cafile=str(ca_dir / "ca.crt"))
+    try:
+        with urllib.request.urlopen(req, context=context, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+    except (urllib.error.URLError, ConnectionError):
+        return 0, ""
+
+
