@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from paths import ROOT
+
 # A real MLflow server (TLS, basic auth, PostgreSQL, S3) for the tests that need one; started once per session.
 from mlflow_local import (mlflow_chart, mlflow_pki, mlflow_postgres, mlflow_s3,  # noqa: F401  pylint: disable=unused-import
                           mlflow_server, mlflow_work)
 
-ROOT = Path(__file__).resolve().parent.parent
 SHARED_CRDS = Path(os.environ.get("MLOPS_CRDS_DIR", ROOT.parent / "shared" / "crds")).resolve()
 PURGE = {"platform_purge": True, "platform_purge_confirm": "yes-delete-platform-data"}
 

@@ -6,6 +6,7 @@ commands and environment are read from `helm template` of charts/mlflow; only pa
 """
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -20,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-HELM = Path.home() / ".cache/mlops-platform/sim/bin/helm"
-VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mlops-platform/mlflow-smoke-venv"
+from paths import CACHE, HELM, ROOT
+
+VENV = CACHE / "mlflow-smoke-venv"
 ADMIN_PASSWORD = "Adm1nPasswordForTheSmokeTest"
 
 
@@ -201,3 +202,11 @@ def request(ca_dir, url, auth=None, host=None):
         return 0, ""
 
 
+def bucket_keys(s3, bucket, prefix=""):
+    """Object keys in a bucket of the local S3 server (credentials of the smoke server's object store)."""
+    listing = subprocess.run(
+        [VENV / "bin/python", "-c", "import boto3, json, sys; print(json.dumps([o['Key'] for o in boto3.client('s3', "
+         f"endpoint_url='{s3}', region_name='us-east-1', aws_access_key_id='smoke', aws_secret_access_key='smokeSecret')"
+         ".list_objects_v2(Bucket=sys.argv[1], Prefix=sys.argv[2]).get('Contents', [])]))", bucket, prefix],
+        check=True, capture_output=True, text=True).stdout
+    return json.loads(listing)

@@ -1,18 +1,17 @@
 """Our charts render to objects the real API server accepts against the real upstream CRDs."""
 
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 from kubernetes import client, dynamic
 
 from conftest import PURGE, ROOT
+from paths import HELM
 
 CHARTS = sorted(p for p in (ROOT / "charts").iterdir() if (p / "Chart.yaml").is_file())
 # Namespace of the release: objects without metadata.namespace land there, as with helm install.
 RELEASE_NAMESPACE = "chart-test"
-HELM = Path.home() / ".cache/mlops-platform/sim/bin/helm"
 
 
 def chart_cases():

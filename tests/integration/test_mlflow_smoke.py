@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from mlflow_local import ADMIN_PASSWORD, VENV, container_env, local_command, request
+from mlflow_local import ADMIN_PASSWORD, VENV, bucket_keys, container_env, local_command, request
 
 
 CLIENT = """
@@ -52,12 +52,7 @@ def test_log_a_run_register_a_model_and_read_them_back(mlflow_server, mlflow_pki
     assert out["artifact"] == "trained weights"
     assert out["artifact_uri"].startswith("mlflow-artifacts:/"), "artifacts are proxied by the server"
 
-    listing = subprocess.run(
-        [VENV / "bin/python", "-c", "import boto3, json; print(json.dumps([o['Key'] for o in boto3.client('s3', "
-         f"endpoint_url='{mlflow_s3}', region_name='us-east-1', aws_access_key_id='smoke', aws_secret_access_key='smokeSecret')"
-         f".list_objects_v2(Bucket='{mlflow_server['env']['ARTIFACT_BUCKET']}')['Contents']]))"],
-        check=True, capture_output=True, text=True).stdout
-    assert any(key.endswith(f"{out['run']}/artifacts/model/weights.txt") for key in json.loads(listing))
+    assert any(key.endswith(f"{out['run']}/artifacts/model/weights.txt") for key in bucket_keys(mlflow_s3, mlflow_server["env"]["ARTIFACT_BUCKET"]))
 
 
 def test_schema_upgrade_runs_again_on_an_existing_database(mlflow_server, mlflow_chart):

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from paths import HELM
 
-HELM = Path.home() / ".cache/mlops-platform/sim/bin/helm"
 PROMTOOL = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mlops-platform/promtool/usr/bin/promtool"
 
 

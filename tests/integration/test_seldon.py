@@ -11,14 +11,14 @@ import os
 import ssl
 import subprocess
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
 from kubernetes import client
 
 from conftest import PURGE, ROOT, assert_fails_in_preflight
-from mlflow_local import ADMIN_PASSWORD, HELM, VENV
+from mlflow_local import ADMIN_PASSWORD, VENV, bucket_keys
+from paths import HELM
 from test_platform_core import gone
 
 NAMESPACE = "seldon-mesh"
@@ -161,15 +161,6 @@ def helm_history(kubeconfig):
     return json.loads(out.stdout) if out.returncode == 0 else []
 
 
-def objects_in_bucket(s3, prefix):
-    listing = subprocess.run(
-        [VENV / "bin/python", "-c", "import boto3, json, sys; print(json.dumps([o['Key'] for o in boto3.client('s3', "
-         f"endpoint_url='{s3}', region_name='us-east-1', aws_access_key_id='smoke', aws_secret_access_key='smokeSecret')"
-         f".list_objects_v2(Bucket='mlflow', Prefix=sys.argv[1]).get('Contents', [])]))", prefix],
-        check=True, capture_output=True, text=True).stdout
-    return json.loads(listing)
-
-
 def test_release_resolves_registry_tags_revisions_and_rolls_back(release, registry, kube, sim_cluster, mlflow_server,
                                                                  mlflow_pki, mlflow_s3):
     first = release(RELEASE)
@@ -181,7 +172,7 @@ def test_release_resolves_registry_tags_revisions_and_rolls_back(release, regist
     assert models["iris"]["spec"]["replicas"] == 2 and models["iris"]["spec"]["secretName"] == "seldon-models-s3"
     assert models["iris"]["metadata"]["annotations"]["mlops.platform/registry-version"] == "iris/2"
     prefix = iris_v2.removeprefix("s3://mlflow/")
-    assert f"{prefix}/MLmodel" in objects_in_bucket(mlflow_s3, prefix), "the storage URI holds the logged model"
+    assert f"{prefix}/MLmodel" in bucket_keys(mlflow_s3, "mlflow", prefix), "the storage URI holds the logged model"
     pipeline = seldon_objects(kube, "pipelines")["iris-pipeline"]["spec"]
     assert [(s["name"], s.get("inputs")) for s in pipeline["steps"]] == [("scaler", None), ("iris", ["scaler"])]
     assert pipeline["output"]["steps"] == ["iris"]

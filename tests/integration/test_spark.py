@@ -5,16 +5,15 @@ and Spark's shared ReadWriteMany claim (storage class "" in inventories/ci) bind
 """
 
 import subprocess
-from pathlib import Path
 
 import yaml
 from kubernetes import client
 
 from conftest import PURGE, ROOT, assert_fails_in_preflight
+from paths import HELM
 from test_platform_core import gone
 
 SETTINGS = {"crds_components": ["prometheus-operator"], "platform_components": {"nfs": True, "spark": True}}
-HELM = Path.home() / ".cache/mlops-platform/sim/bin/helm"
 
 
 def pod_spec_of(apps, namespace, name):

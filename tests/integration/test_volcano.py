@@ -16,6 +16,7 @@ import yaml
 from kubernetes import client
 
 from conftest import PURGE, ROOT, assert_fails_in_preflight
+from paths import CACHE, HELM
 from test_platform_core import gone
 
 NAMESPACE = "training"
@@ -23,8 +24,7 @@ SUBMITTER = f"system:serviceaccount:{NAMESPACE}:torchx-submitter"
 QUEUES = [{"name": "training", "weight": 3, "capability": {"cpu": "16", "memory": "64Gi"}, "reclaimable": True},
           {"name": "experiments", "weight": 1, "reclaimable": False}]
 SETTINGS = {"crds_components": ["volcano"], "platform_components": {"volcano": True}, "volcano_queues": QUEUES}
-HELM = Path.home() / ".cache/mlops-platform/sim/bin/helm"
-TORCHX = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mlops-platform/torchx-venv/bin"
+TORCHX = CACHE / "torchx-venv/bin"
 
 
 @pytest.fixture(scope="module")
