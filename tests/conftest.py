@@ -28,6 +28,7 @@ class PlaybookResult:
         start = proc.stdout.find("{")
         self.report = json.loads(proc.stdout[start:]) if start >= 0 else {"stats": {}, "plays": []}
         self.stats = self.report["stats"].get("localhost", {})
+        self.stdout = proc.stdout
         self.changed = self.stats.get("changed", 0)
 
     @property
@@ -40,6 +41,13 @@ class PlaybookResult:
             for host in task["hosts"].values()
             if host.get("failed")
         ]
+
+    def results(self, task_name):
+        """{host: result} of every run of the task with this name (without its "role : " prefix)."""
+        return {host: result
+                for play in self.report.get("plays", [])
+                for task in play["tasks"] if task["task"]["name"].split(" : ")[-1] == task_name
+                for host, result in task["hosts"].items()}
 
     def changed_tasks(self):
         """Names of the tasks that reported a change."""
@@ -57,11 +65,14 @@ class Runner:
     def __init__(self, base_vars):
         self.base_vars = base_vars
 
-    def __call__(self, playbook, extra_vars=None, check=False, tags=None, env=None, inventory="inventories/ci/hosts.yml"):
+    def __call__(self, playbook, extra_vars=None, check=False, tags=None, env=None, inventory="inventories/ci/hosts.yml",
+                 diff=False):  # pylint: disable=too-many-arguments
         args = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory, playbook]
         args += ["-e", json.dumps({**self.base_vars, **(extra_vars or {})})]
         if check:
             args.append("--check")
+        if diff:
+            args.append("--diff")
         if tags:
             args += ["--tags", tags]
         run_env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),

@@ -147,6 +147,10 @@ def test_teardown_keeps_data_volumes_unless_purge(run, apis):
     ({"platform_chart_source": "oci", "platform_chart_oci": "registry.example/charts"}, "platform_chart_oci"),
     ({"platform_helm_timeout": "ten minutes"}, "platform_helm_timeout"),
     ({"cert_manager_namespace": "Cert_Manager"}, "cert_manager_namespace"),
+    ({"platform_mirror": {"registry": "https://mirror.example"}}, "platform_mirror"),
+    ({"platform_mirror": {"registry": "", "charts": "relative/dir"}}, "platform_mirror"),
+    ({"platform_cluster_provider": "minikube"}, "platform_cluster_provider"),
+    ({"platform_components": {"cert_manager": True, "portal": True}, "portal_host": "Portal_Bad"}, "portal_host"),
 ])
 def test_bad_input_fails_in_preflight_naming_the_variable(run, kube, settings, variable):
     assert_fails_in_preflight(run, kube, {**SETTINGS, **settings}, variable, NAMESPACE)

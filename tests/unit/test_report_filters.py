@@ -1,0 +1,126 @@
+"""Filters behind the summary, the portal, the k3s kubeconfig and the image mirror (pure functions)."""
+
+import sys
+
+import pytest
+
+from paths import ROOT
+
+sys.path.insert(0, str(ROOT / "plugins" / "filter"))
+from images import manifest_images, mirrored  # noqa: E402  pylint: disable=wrong-import-position
+from kubeconfig import kubeconfig_merge  # noqa: E402  pylint: disable=wrong-import-position
+from platform_report import quantity, resource_footprint, status_sections, ui_links  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("250m", 0.25), ("2", 2.0), ("1.5", 1.5), ("64Mi", 64 * 2**20), ("1Gi", 2**30), ("1G", 1e9), ("100k", 1e5)])
+def test_quantity(text, value):
+    assert quantity(text) == pytest.approx(value)
+
+
+def test_quantity_rejects_garbage():
+    with pytest.raises(ValueError):
+        quantity("lots")
+
+
+def pod(namespace, containers, init=(), phase="Running"):
+    def spec(requests):
+        return {"resources": {"requests": requests}}
+    return {"metadata": {"namespace": namespace}, "status": {"phase": phase},
+            "spec": {"containers": [spec(c) for c in containers], "initContainers": [spec(c) for c in init]}}
+
+
+def test_footprint_sums_requests_per_namespace_against_allocatable():
+    pods = [
+        pod("mlflow", [{"cpu": "250m", "memory": "512Mi"}, {"cpu": "250m"}]),
+        pod("mlflow", [{"cpu": "100m", "memory": "256Mi"}], init=[{"cpu": "2", "memory": "128Mi"}]),  # init dominates cpu
+        pod("spark", [{"cpu": "1", "memory": "1Gi"}]),
+        pod("spark", [{"cpu": "8"}], phase="Succeeded"),  # finished: no longer reserves anything
+        pod("kube-system", [{"cpu": "4"}]),  # not the platform's
+    ]
+    nodes = [{"status": {"allocatable": {"cpu": "16", "memory": "64Gi"}}}] * 2
+    report = resource_footprint(pods, nodes, ["mlflow", "spark"])
+    assert report["namespaces"]["mlflow"] == {"pods": 2, "cpu": 2.5, "memory": 0.75}
+    assert report["namespaces"]["spark"] == {"pods": 1, "cpu": 1.0, "memory": 1.0}
+    assert report["total"] == {"pods": 3, "cpu": 3.5, "memory": 1.75}
+    assert report["allocatable"] == {"nodes": 2, "cpu": 32.0, "memory": 128.0}
+    assert report["share"] == {"cpu": 10.9, "memory": 1.4}
+
+
+def service(namespace, name, ports):
+    return {"metadata": {"namespace": namespace, "name": name}, "spec": {"ports": [{"port": p} for p in ports]}}
+
+
+UIS = [
+    {"title": "MLflow", "about": "Tracking", "port": 443, "scheme": "https", "credential": {"secret": "mlflow-admin", "keys": ["username", "password"]}},
+    {"title": "Grafana", "port": 80, "scheme": "http", "credential": {"secret": "grafana-admin", "keys": ["admin-user"]}},
+    {"title": "Spark master", "port": 8080, "scheme": "http"},
+]
+
+
+def test_links_prefer_the_ingress_and_name_only_existing_secrets():
+    lookups = [
+        {"item": UIS[0], "resources": [service("mlflow", "mlflow", [443])]},
+        {"item": UIS[1], "resources": []},  # not deployed: no link
+        {"item": UIS[2], "resources": [service("spark", "spark-master", [7077, 8080])]},
+    ]
+    ingress = {"metadata": {"namespace": "mlflow"}, "spec": {
+        "tls": [{"hosts": ["mlflow.example"]}],
+        "rules": [{"host": "mlflow.example", "http": {"paths": [{"path": "/", "backend": {"service": {"name": "mlflow"}}}]}}]}}
+    links = ui_links(lookups, [ingress], ["mlflow/mlflow-admin"])
+    assert links == [
+        {"title": "MLflow", "about": "Tracking", "url": "https://mlflow.example", "credential": "mlflow/mlflow-admin (username, password)"},
+        {"title": "Spark master", "about": "", "command": "kubectl -n spark port-forward svc/spark-master 8080:8080, then http://localhost:8080"},
+    ]
+
+
+def test_status_sections_show_readiness_and_leave_out_empty_sections():
+    seldon = {"title": "Seldon", "command": "kubectl get servers -A"}
+    lookups = [
+        {"item": [seldon, "Server"], "resources": [
+            {"kind": "Server", "metadata": {"namespace": "seldon-mesh", "name": "mlserver"},
+             "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "NoReplicas"}]}}]},
+        {"item": [seldon, "Model"], "resources": [
+            {"kind": "Model", "metadata": {"namespace": "seldon-mesh", "name": "iris"},
+             "status": {"conditions": [{"type": "Ready", "status": "True"}]}}]},
+        {"item": [{"title": "Volcano queues"}, "Queue"], "resources": []},
+    ]
+    assert status_sections(lookups) == [{"title": "Seldon", "command": "kubectl get servers -A", "rows": [
+        {"name": "seldon-mesh/iris (Model)", "state": "Ready"},
+        {"name": "seldon-mesh/mlserver (Server)", "state": "Not ready: NoReplicas"}]}]
+
+
+def test_kubeconfig_merge_replaces_only_its_own_entries():
+    existing = {"apiVersion": "v1", "kind": "Config", "current-context": "work",
+                "clusters": [{"name": "work", "cluster": {"server": "https://work"}},
+                             {"name": "mlops", "cluster": {"server": "https://old"}}],
+                "users": [{"name": "work", "user": {"token": "w"}}],
+                "contexts": [{"name": "work", "context": {"cluster": "work", "user": "work"}}]}
+    k3s = {"clusters": [{"name": "default", "cluster": {"server": "https://127.0.0.1:6443", "certificate-authority-data": "Q0E="}}],
+           "users": [{"name": "default", "user": {"client-certificate-data": "Y2VydA=="}}],
+           "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}]}
+    merged = kubeconfig_merge(existing, k3s, name="mlops", server="https://10.0.0.11:6443")
+    assert [c["name"] for c in merged["clusters"]] == ["work", "mlops"]
+    assert merged["clusters"][1]["cluster"] == {"server": "https://10.0.0.11:6443", "certificate-authority-data": "Q0E="}
+    assert [u["name"] for u in merged["users"]] == ["work", "mlops"]
+    assert merged["contexts"][1] == {"name": "mlops", "context": {"cluster": "mlops", "user": "mlops"}}
+    assert merged["current-context"] == "mlops"
+    assert existing["clusters"][1]["cluster"]["server"] == "https://old", "the input is not modified"
+    assert kubeconfig_merge({}, k3s, name="x")["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
+
+
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("docker.io/apache/spark:3.5.6", "m.test/mlops/apache/spark:3.5.6"),
+    ("postgres:17.6", "m.test/mlops/library/postgres:17.6"),
+    ("nginxinc/nginx-unprivileged:1.29", "m.test/mlops/nginxinc/nginx-unprivileged:1.29"),
+    ("quay.io/strimzi/kafka:0.47.0-kafka-3.9.0", "m.test/mlops/strimzi/kafka:0.47.0-kafka-3.9.0"),
+    ("localhost:5000/a/b@sha256:00", "m.test/mlops/a/b@sha256:00"),
+])
+def test_mirrored(ref, expected):
+    assert mirrored(ref, "m.test/mlops/") == expected
+    assert mirrored(ref, "") == ref
+
+
+def test_manifest_images_reads_image_keys_only():
+    text = "containers:\n  - name: a\n    image: postgres:17\n  - image: 'quay.io/x/y:1'\nenv:\n  - {name: IMAGE, value: z:1}\n"
+    assert manifest_images(text) == ["postgres:17", "quay.io/x/y:1"]
