@@ -79,7 +79,9 @@ def ui_links(lookups, ingresses=None, secrets=None):
         ui, found = lookup["item"], lookup.get("resources") or []
         if not found:
             continue
-        service = sorted(found, key=lambda s: (s["metadata"]["namespace"], s["metadata"]["name"]))[0]
+        # Charts make several Services with the same labels (e.g. headless ones): prefer one with the UI's port.
+        service = sorted(found, key=lambda s: (ui.get("port") not in [p["port"] for p in s["spec"].get("ports") or []],
+                                               s["metadata"]["namespace"], s["metadata"]["name"]))[0]
         namespace, name = service["metadata"]["namespace"], service["metadata"]["name"]
         ports = [p["port"] for p in service["spec"].get("ports") or []]
         port = ui.get("port") if ui.get("port") in ports else (ports[0] if ports else 80)

@@ -114,6 +114,8 @@ def test_portal_summary_image_list_and_mirror(run, kube, core, sim_cluster, tmp_
         assert f"image = {MIRROR}/mlops-platform/launcher:0.1.0" in torchx
         again = run("playbooks/deploy.yml", mirror)
         assert again.rc == 0 and again.changed == 0, again.changed_tasks()
+        checked = run("playbooks/deploy.yml", mirror, check=True)
+        assert checked.rc == 0 and checked.changed == 0, checked.changed_tasks()
     finally:
         down = run("playbooks/teardown.yml", {**SETTINGS, **PURGE})
         assert down.rc == 0, down.failure_messages

@@ -62,7 +62,7 @@ def test_links_prefer_the_ingress_and_name_only_existing_secrets():
     lookups = [
         {"item": UIS[0], "resources": [service("mlflow", "mlflow", [443])]},
         {"item": UIS[1], "resources": []},  # not deployed: no link
-        {"item": UIS[2], "resources": [service("spark", "spark-master", [7077, 8080])]},
+        {"item": UIS[2], "resources": [service("spark", "spark-a-headless", [7077]), service("spark", "spark-master", [7077, 8080])]},
     ]
     ingress = {"metadata": {"namespace": "mlflow"}, "spec": {
         "tls": [{"hosts": ["mlflow.example"]}],
