@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from mlflow_local import (mlflow_chart, mlflow_pki, mlflow_postgres, mlflow_s3, 
                           mlflow_server, mlflow_work)
 
 SHARED_CRDS = Path(os.environ.get("MLOPS_CRDS_DIR", ROOT.parent / "shared" / "crds")).resolve()
+SHARED_CHARTS = Path(os.environ.get("MLOPS_CHARTS_DIR", ROOT.parent / "shared" / "charts")).resolve()
 PURGE = {"platform_purge": True, "platform_purge_confirm": "yes-delete-platform-data"}
 
 
@@ -29,7 +31,7 @@ class PlaybookResult:
         self.report = json.loads(proc.stdout[start:]) if start >= 0 else {"stats": {}, "plays": []}
         self.stats = self.report["stats"].get("localhost", {})
         self.stdout = proc.stdout
-        self.changed = self.stats.get("changed", 0)
+        self.changed = sum(host.get("changed", 0) for host in self.report["stats"].values())
 
     @property
     def failure_messages(self):
@@ -62,12 +64,14 @@ class PlaybookResult:
 class Runner:
     """Runs the collection's playbooks against one cluster."""
 
-    def __init__(self, base_vars):
+    def __init__(self, base_vars, vars_files=()):
         self.base_vars = base_vars
+        self.vars_files = list(vars_files)
 
     def __call__(self, playbook, extra_vars=None, check=False, tags=None, env=None, inventory="inventories/ci/hosts.yml",
                  diff=False):  # pylint: disable=too-many-arguments
         args = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory, playbook]
+        args += [f"--extra-vars=@{path}" for path in self.vars_files]
         args += ["-e", json.dumps({**self.base_vars, **(extra_vars or {})})]
         if check:
             args.append("--check")
@@ -76,7 +80,7 @@ class Runner:
         if tags:
             args += ["--tags", tags]
         run_env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-                   "MLOPS_CRDS_DIR": str(SHARED_CRDS), **(env or {})}
+                   "MLOPS_CRDS_DIR": str(SHARED_CRDS), "MLOPS_CHARTS_DIR": str(SHARED_CHARTS), **(env or {})}
         proc = subprocess.run(args, cwd=ROOT, env=run_env, capture_output=True, text=True, check=False)
         return PlaybookResult(proc)
 
@@ -126,9 +130,31 @@ def upstream_crd_names(component):
     return sorted(doc["metadata"]["name"] for f in (SHARED_CRDS / component).glob("*.yaml") for doc in from_k8s_yaml(f.read_text()))
 
 
+def gone(read, *args):
+    """Poll until read(*args) answers 404 (up to 60 s)."""
+    for _ in range(60):
+        try:
+            read(*args)
+        except client.ApiException as err:
+            if err.status == 404:
+                return True
+            raise
+        time.sleep(1)
+    return False
+
+
 def assert_fails_in_preflight(run, kube, settings, variable, namespace):
     """deploy.yml with bad input fails before any change, names the variable, and creates no namespace."""
     result = run("playbooks/deploy.yml", settings)
     assert result.rc != 0 and result.changed == 0
     assert any(variable in m for m in result.failure_messages), result.failure_messages
     assert namespace not in {n.metadata.name for n in client.CoreV1Api(kube).list_namespace().items}
+
+
+# The platform deployed once for tests/platform (its fixtures; the module uses Runner, defined above).
+from platform_fixtures import order_platform_tests, platform, platform_kube  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
+
+
+def pytest_collection_modifyitems(items):
+    """tests/platform's modules run in their order: reading before changing, teardown last."""
+    order_platform_tests(items)

@@ -1,41 +1,45 @@
 """Filters that turn what the API server holds into the platform's report: UI links, status rows, footprint."""
 
-import re
+from kubernetes.utils import parse_quantity
 
 DOCUMENTATION = r"""
 name: ui_links
 short_description: Links to the platform's web UIs found in the cluster
 description:
-  - For each UI looked up (O(_input), the results of a k8s_info loop over the UI catalogue) whose Service exists,
+  - For each UI of the catalogue (O(_input)) whose Service exists (a Service matching the UI's label selector),
     a link to C(https://host) of an Ingress that routes to that Service, else the C(kubectl port-forward) command
     that reaches it. The credential is named as C(namespace/secret (keys)) when that Secret exists; values are never read.
-  - Companion filters in this file take k8s_info C(resources) lists. C(status_sections) makes one row per custom
-    object (its Ready condition or C(status.state)) from the results of a loop over (section, kind) pairs, leaving
-    out empty sections; C(resource_footprint) sums requests per namespace against the nodes' allocatable;
-    C(link_lines) and C(status_lines) format links and sections for the summary.
-positional: _input, ingresses, secrets
+  - Companion filters in this file take lists of Kubernetes objects. C(status_kinds) turns the status catalogue
+    into mlops.platform.k8s_read entries, C(status_sections) makes one row per custom object (its Ready condition or
+    C(status.state)) from that read, leaving out empty sections; C(resource_footprint) sums requests per namespace
+    against the nodes' allocatable; C(operator_pods) adds the pods operators start from custom objects (Prometheus,
+    Alertmanager, Kafka node pools, Seldon's runtime and servers) that are not running yet; C(link_lines) and C(status_lines) format links and sections for the summary.
+positional: _input, services, ingresses, secrets
 options:
   _input:
-    description:
-      - k8s_info results (C(results) of a loop), each with C(item), a UI of the catalogue (title, about, selector,
-        port, scheme, credential with secret and keys), and C(resources), its Services.
+    description: The UI catalogue (title, about, selector, port, scheme, credential with secret and keys).
+    type: list
+    elements: dict
+    required: true
+  services:
+    description: Services of the cluster.
     type: list
     elements: dict
     required: true
   ingresses:
-    description: Ingresses (k8s_info resources).
+    description: Ingresses of the cluster.
     type: list
     elements: dict
   secrets:
-    description: C(namespace/name) of the Secrets that exist.
+    description: Secrets that exist (only their metadata is read).
     type: list
-    elements: str
+    elements: dict
 """
 
 EXAMPLES = r"""
 - name: Links
   ansible.builtin.set_fact:
-    links: "{{ ui_services.results | mlops.platform.ui_links(ingresses, secret_names) }}"
+    links: "{{ _platform_uis | mlops.platform.ui_links(services, ingresses, secrets) }}"
 """
 
 RETURN = r"""
@@ -45,16 +49,9 @@ _value:
   elements: dict
 """
 
-_UNITS = {"": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18, "m": 1e-3,
-          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-
-
 def quantity(value):
-    """A Kubernetes resource quantity ("250m", "1.5Gi", "2") as a float in base units."""
-    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(value).strip())
-    if not match or match.group(2) not in _UNITS:
-        raise ValueError(f"not a resource quantity: {value!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    """A Kubernetes resource quantity ("250m", "1.5Gi", "2") as a float in base units (the client's parser)."""
+    return float(parse_quantity(value))
 
 
 def _ingress_hosts(ingresses):
@@ -71,12 +68,19 @@ def _ingress_hosts(ingresses):
     return hosts
 
 
-def ui_links(lookups, ingresses=None, secrets=None):
+def _matches(obj, selector):
+    """True when the object's labels satisfy a selector string of key=value terms joined by commas."""
+    labels = obj["metadata"].get("labels") or {}
+    return all(labels.get(k) == v for k, _, v in (term.partition("=") for term in selector.split(",") if term))
+
+
+def ui_links(uis, services, ingresses=None, secrets=None):
     """See DOCUMENTATION."""
     published = _ingress_hosts(ingresses)
+    existing = {f"{s['metadata']['namespace']}/{s['metadata']['name']}" for s in secrets or []}
     links = []
-    for lookup in lookups or []:
-        ui, found = lookup["item"], lookup.get("resources") or []
+    for ui in uis or []:
+        found = [s for s in services or [] if _matches(s, ui["selector"])]
         if not found:
             continue
         # Charts make several Services with the same labels (e.g. headless ones): prefer one with the UI's port.
@@ -93,7 +97,7 @@ def ui_links(lookups, ingresses=None, secrets=None):
             link["command"] = (f"kubectl -n {namespace} port-forward svc/{name} {local}:{port}, then "
                                f"{ui.get('scheme', 'http')}://localhost:{local}")
         credential = ui.get("credential")
-        if credential and f"{namespace}/{credential['secret']}" in (secrets or []):
+        if credential and f"{namespace}/{credential['secret']}" in existing:
             link["credential"] = f"{namespace}/{credential['secret']} ({', '.join(credential['keys'])})"
         links.append(link)
     return links
@@ -114,15 +118,21 @@ def status_lines(sections):
     return [f"{s['title']}: {row['name']}: {row['state']}" for s in sections or [] for row in s["rows"]]
 
 
-def status_sections(lookups):
-    """Status sections from k8s_info results of a loop over (section, kind) pairs: one row per object with its
-    Ready condition, status.state or 'no status yet'. Sections with no objects are left out (not deployed)."""
+def status_kinds(catalogue):
+    """mlops.platform.k8s_read entries for every kind of the status catalogue, in order."""
+    return [{"api_version": section["api_version"], "kind": kind, "keep": ["kind", "metadata.name", "metadata.namespace", "status"]}
+            for section in catalogue or [] for kind in section["kinds"]]
+
+
+def status_sections(catalogue, reads):
+    """Status sections from the k8s_read results of status_kinds(catalogue), in the same order: one row per object
+    with its Ready condition, status.state or 'no status yet'. Sections with no objects are left out (not deployed)."""
     sections = {}
-    for lookup in lookups or []:
-        section = lookup["item"][0]
+    pairs = [(section, kind) for section in catalogue or [] for kind in section["kinds"]]
+    for (section, _kind), read in zip(pairs, reads or []):
         entry = sections.setdefault(section["title"], {"title": section["title"], "command": section.get("command", ""),
                                                        "rows": []})
-        entry["rows"].extend(_rows(lookup.get("resources")))
+        entry["rows"].extend(_rows(read.get("resources")))
     return [dict(e, rows=sorted(e["rows"], key=lambda r: r["name"])) for e in sections.values() if e["rows"]]
 
 
@@ -141,6 +151,63 @@ def _rows(objects):
     return rows
 
 
+def _containers(containers, requests):
+    """Containers of a pod spec with their requests replaced (when given)."""
+    return [{**c, "resources": {"requests": requests}} if requests is not None else c for c in containers or []]
+
+
+def operator_pods(custom_objects, pods):
+    """Pods the platform's operators start from custom objects, as pod-like dicts for resource_footprint, for those
+    not running yet (no live pod in the namespace named <workload>-...): Prometheus and Alertmanager
+    (spec.resources, replicas), Strimzi KafkaNodePools (spec.resources, replicas; pods <cluster>-<pool>-N), the
+    components of SeldonConfigs that SeldonRuntimes run (podSpec requests, replicas, disabled ones left out) and
+    Seldon Servers (their ServerConfig's podSpec requests, replicas). Each has metadata.planned_by."""
+    by_kind = {}
+    for obj in custom_objects or []:
+        by_kind.setdefault(obj["kind"], []).append(obj)
+    running = {(p["metadata"]["namespace"], p["metadata"].get("name", "")) for p in pods or []}
+
+    def started(namespace, prefix):
+        return any(ns == namespace and name.startswith(prefix + "-") for ns, name in running)
+
+    planned = []
+
+    def plan(namespace, workload, replicas, containers, planned_by):
+        if not started(namespace, workload):
+            planned.extend({"metadata": {"namespace": namespace, "name": f"{workload}-{i}", "planned_by": planned_by},
+                            "spec": {"containers": containers}, "status": {"phase": "Pending"}}
+                           for i in range(int(replicas if replicas is not None else 1)))
+
+    for kind, prefix in (("Prometheus", "prometheus"), ("Alertmanager", "alertmanager")):
+        for obj in by_kind.get(kind, []):
+            meta, spec = obj["metadata"], obj.get("spec") or {}
+            plan(meta["namespace"], f"{prefix}-{meta['name']}", spec.get("replicas"),
+                 [{"name": prefix, "resources": spec.get("resources") or {}}], f"{kind}/{meta['name']}")
+    for obj in by_kind.get("KafkaNodePool", []):
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        cluster = (meta.get("labels") or {}).get("strimzi.io/cluster", "")
+        plan(meta["namespace"], f"{cluster}-{meta['name']}", spec.get("replicas"),
+             [{"name": "kafka", "resources": spec.get("resources") or {}}], f"KafkaNodePool/{meta['name']}")
+    configs = {c["metadata"]["name"]: c for c in by_kind.get("SeldonConfig", [])}
+    for runtime in by_kind.get("SeldonRuntime", []):
+        spec, namespace = runtime.get("spec") or {}, runtime["metadata"]["namespace"]
+        overrides = {o["name"]: o for o in spec.get("overrides") or []}
+        config = configs.get(spec.get("seldonConfig", "default"), {}).get("spec") or {}
+        for component in config.get("components") or []:
+            override = overrides.get(component["name"], {})
+            if override.get("disable"):
+                continue
+            plan(namespace, component["name"], override.get("replicas", component.get("replicas")),
+                 _containers(component["podSpec"]["containers"], None), f"SeldonRuntime/{runtime['metadata']['name']}")
+    server_configs = {c["metadata"]["name"]: c for c in by_kind.get("ServerConfig", [])}
+    for server in by_kind.get("Server", []):
+        meta, spec = server["metadata"], server.get("spec") or {}
+        config = server_configs.get(spec.get("serverConfig"), {}).get("spec") or {}
+        plan(meta["namespace"], meta["name"], spec.get("replicas"),
+             _containers((config.get("podSpec") or {}).get("containers"), None), f"Server/{meta['name']}")
+    return planned
+
+
 def _pod_requests(pod):
     spec = pod.get("spec", {})
 
@@ -156,12 +223,13 @@ def _pod_requests(pod):
 
 
 def resource_footprint(pods, nodes, namespaces=None):
-    """Requests of the running pods per namespace (only namespaces, when given) against the nodes' allocatable.
+    """Requests of the pods per namespace (only namespaces, when given) against the nodes' allocatable; pods that
+    operators will start (operator_pods) count too, and also under not_started.
 
-    Returns {namespaces: {ns: {pods, cpu, memory}}, total: {pods, cpu, memory}, allocatable: {nodes, cpu, memory},
-    share: {cpu, memory}} with cpu in cores and memory in GiB, rounded.
+    Returns {namespaces: {ns: {pods, cpu, memory}}, total: {pods, cpu, memory}, not_started: {pods, cpu, memory},
+    allocatable: {nodes, cpu, memory}, share: {cpu, memory}} with cpu in cores and memory in GiB, rounded.
     """
-    per_ns = {}
+    per_ns, not_started = {}, {"pods": 0, "cpu": 0.0, "memory": 0.0}
     for pod in pods or []:
         if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
             continue
@@ -173,6 +241,10 @@ def resource_footprint(pods, nodes, namespaces=None):
         entry["pods"] += 1
         entry["cpu"] += requests["cpu"]
         entry["memory"] += requests["memory"]
+        if pod["metadata"].get("planned_by"):
+            not_started["pods"] += 1
+            not_started["cpu"] += requests["cpu"]
+            not_started["memory"] += requests["memory"]
     allocatable = {
         "nodes": len(nodes or []),
         "cpu": sum(quantity(n["status"]["allocatable"].get("cpu", 0)) for n in nodes or []),
@@ -188,6 +260,7 @@ def resource_footprint(pods, nodes, namespaces=None):
     return {
         "namespaces": {ns: rounded(e) for ns, e in sorted(per_ns.items())},
         "total": rounded(total),
+        "not_started": rounded(not_started),
         "allocatable": rounded(allocatable),
         "share": {r: round(100 * total[r] / allocatable[r], 1) if allocatable[r] else None for r in ("cpu", "memory")},
     }
@@ -197,4 +270,4 @@ class FilterModule:  # pylint: disable=too-few-public-methods
     """Report filters."""
 
     def filters(self):
-        return {"ui_links": ui_links, "status_sections": status_sections, "link_lines": link_lines, "status_lines": status_lines, "resource_footprint": resource_footprint}
+        return {"ui_links": ui_links, "status_kinds": status_kinds, "operator_pods": operator_pods, "status_sections": status_sections, "link_lines": link_lines, "status_lines": status_lines, "resource_footprint": resource_footprint}

@@ -58,6 +58,28 @@ def test_second_run_changes_nothing(run, kube):
     refill = run("playbooks/cluster.yml")
     assert refill.rc == 0, refill.failure_messages
     pool = client.CoreV1Api(kube).list_persistent_volume(label_selector="mlops.platform/sim-volume-pool").items
-    assert len(pool) == 10
+    classes = [v.spec.storage_class_name or "" for v in pool]
+    assert (classes.count(""), classes.count("nfs")) == (10, 10), "a pool per storage class the platform uses"
     again = run("playbooks/cluster.yml")
     assert again.rc == 0 and again.changed == 0, again.changed_tasks()
+
+
+def test_admission_webhooks_are_never_called(kube):
+    """The API server runs without webhook admission: a webhook that would refuse every ConfigMap (failurePolicy
+    Fail, at a loopback port where nothing listens) is registered and never called, so nothing is sent to Service
+    or pod addresses, which route off this machine."""
+    core, admission = client.CoreV1Api(kube), client.AdmissionregistrationV1Api(kube)
+    core.create_namespace({"metadata": {"name": "pytest-webhook"}})
+    admission.create_validating_webhook_configuration({
+        "metadata": {"name": "pytest-refuse-everything"},
+        "webhooks": [{"name": "refuse.pytest.mlops.platform", "failurePolicy": "Fail", "sideEffects": "None",
+                      "admissionReviewVersions": ["v1"], "clientConfig": {"url": "https://127.0.0.1:9/refuse"},
+                      "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "pytest-webhook"}},
+                      "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                                 "resources": ["configmaps"]}]}]})
+    try:
+        created = core.create_namespaced_config_map("pytest-webhook", {"metadata": {"name": "admitted"}})
+        assert created.metadata.uid, "created without calling the webhook"
+    finally:
+        admission.delete_validating_webhook_configuration("pytest-refuse-everything")
+        core.delete_namespace("pytest-webhook")

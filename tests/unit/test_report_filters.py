@@ -9,7 +9,7 @@ from paths import ROOT
 sys.path.insert(0, str(ROOT / "plugins" / "filter"))
 from images import manifest_images, mirrored  # noqa: E402  pylint: disable=wrong-import-position
 from kubeconfig import kubeconfig_merge  # noqa: E402  pylint: disable=wrong-import-position
-from platform_report import quantity, resource_footprint, status_sections, ui_links  # noqa: E402  pylint: disable=wrong-import-position
+from platform_report import operator_pods, quantity, resource_footprint, status_kinds, status_sections, ui_links  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -47,27 +47,32 @@ def test_footprint_sums_requests_per_namespace_against_allocatable():
     assert report["share"] == {"cpu": 10.9, "memory": 1.4}
 
 
-def service(namespace, name, ports):
-    return {"metadata": {"namespace": namespace, "name": name}, "spec": {"ports": [{"port": p} for p in ports]}}
+def service(namespace, name, ports, labels):
+    return {"metadata": {"namespace": namespace, "name": name, "labels": labels},
+            "spec": {"ports": [{"port": p} for p in ports]}}
 
 
 UIS = [
-    {"title": "MLflow", "about": "Tracking", "port": 443, "scheme": "https", "credential": {"secret": "mlflow-admin", "keys": ["username", "password"]}},
-    {"title": "Grafana", "port": 80, "scheme": "http", "credential": {"secret": "grafana-admin", "keys": ["admin-user"]}},
-    {"title": "Spark master", "port": 8080, "scheme": "http"},
+    {"title": "MLflow", "about": "Tracking", "selector": "app=mlflow,component=server", "port": 443, "scheme": "https",
+     "credential": {"secret": "mlflow-admin", "keys": ["username", "password"]}},
+    {"title": "Grafana", "selector": "app=grafana", "port": 80, "scheme": "http",
+     "credential": {"secret": "grafana-admin", "keys": ["admin-user"]}},
+    {"title": "Spark master", "selector": "app=spark", "port": 8080, "scheme": "http"},
 ]
 
 
 def test_links_prefer_the_ingress_and_name_only_existing_secrets():
-    lookups = [
-        {"item": UIS[0], "resources": [service("mlflow", "mlflow", [443])]},
-        {"item": UIS[1], "resources": []},  # not deployed: no link
-        {"item": UIS[2], "resources": [service("spark", "spark-a-headless", [7077]), service("spark", "spark-master", [7077, 8080])]},
-    ]
+    services = [
+        service("mlflow", "mlflow", [443], {"app": "mlflow", "component": "server"}),
+        service("mlflow", "mlflow-minio", [9000], {"app": "mlflow", "component": "object-store"}),  # not the UI
+        service("spark", "spark-a-headless", [7077], {"app": "spark"}),
+        service("spark", "spark-master", [7077, 8080], {"app": "spark"}),
+    ]  # no Grafana: not deployed, no link
     ingress = {"metadata": {"namespace": "mlflow"}, "spec": {
         "tls": [{"hosts": ["mlflow.example"]}],
         "rules": [{"host": "mlflow.example", "http": {"paths": [{"path": "/", "backend": {"service": {"name": "mlflow"}}}]}}]}}
-    links = ui_links(lookups, [ingress], ["mlflow/mlflow-admin"])
+    secrets = [{"metadata": {"namespace": "mlflow", "name": "mlflow-admin"}}]
+    links = ui_links(UIS, services, [ingress], secrets)
     assert links == [
         {"title": "MLflow", "about": "Tracking", "url": "https://mlflow.example", "credential": "mlflow/mlflow-admin (username, password)"},
         {"title": "Spark master", "about": "", "command": "kubectl -n spark port-forward svc/spark-master 8080:8080, then http://localhost:8080"},
@@ -75,17 +80,18 @@ def test_links_prefer_the_ingress_and_name_only_existing_secrets():
 
 
 def test_status_sections_show_readiness_and_leave_out_empty_sections():
-    seldon = {"title": "Seldon", "command": "kubectl get servers -A"}
-    lookups = [
-        {"item": [seldon, "Server"], "resources": [
-            {"kind": "Server", "metadata": {"namespace": "seldon-mesh", "name": "mlserver"},
-             "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "NoReplicas"}]}}]},
-        {"item": [seldon, "Model"], "resources": [
-            {"kind": "Model", "metadata": {"namespace": "seldon-mesh", "name": "iris"},
-             "status": {"conditions": [{"type": "Ready", "status": "True"}]}}]},
-        {"item": [{"title": "Volcano queues"}, "Queue"], "resources": []},
+    catalogue = [{"title": "Seldon", "command": "kubectl get servers -A", "api_version": "mlops.seldon.io/v1alpha1",
+                  "kinds": ["Server", "Model"]},
+                 {"title": "Volcano queues", "api_version": "scheduling.volcano.sh/v1beta1", "kinds": ["Queue"]}]
+    assert [k["kind"] for k in status_kinds(catalogue)] == ["Server", "Model", "Queue"]
+    reads = [
+        {"resources": [{"kind": "Server", "metadata": {"namespace": "seldon-mesh", "name": "mlserver"},
+                        "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "NoReplicas"}]}}]},
+        {"resources": [{"kind": "Model", "metadata": {"namespace": "seldon-mesh", "name": "iris"},
+                        "status": {"conditions": [{"type": "Ready", "status": "True"}]}}]},
+        {"resources": []},
     ]
-    assert status_sections(lookups) == [{"title": "Seldon", "command": "kubectl get servers -A", "rows": [
+    assert status_sections(catalogue, reads) == [{"title": "Seldon", "command": "kubectl get servers -A", "rows": [
         {"name": "seldon-mesh/iris (Model)", "state": "Ready"},
         {"name": "seldon-mesh/mlserver (Server)", "state": "Not ready: NoReplicas"}]}]
 
@@ -121,6 +127,51 @@ def test_mirrored(ref, expected):
     assert mirrored(ref, "") == ref
 
 
-def test_manifest_images_reads_image_keys_only():
-    text = "containers:\n  - name: a\n    image: postgres:17\n  - image: 'quay.io/x/y:1'\nenv:\n  - {name: IMAGE, value: z:1}\n"
-    assert manifest_images(text) == ["postgres:17", "quay.io/x/y:1"]
+def test_mirrored_leaves_a_mirrored_image_alone():
+    """A chart pointed at the mirror by its own registry value is not mirrored a second time."""
+    assert mirrored("m.test/mlops/prometheus/prometheus:v3", "m.test/mlops") == "m.test/mlops/prometheus/prometheus:v3"
+
+
+def test_manifest_images_reads_image_keys_arguments_and_image_variables():
+    text = """
+spec:
+  containers:
+    - name: a
+      image: postgres:17
+      args: [--log=info, --prometheus-config-reloader=quay.io/p/reloader:v1]
+      env:
+        - {name: STRIMZI_KAFKA_IMAGES, value: "3.9.0=quay.io/s/kafka:1-3.9.0\n4.0.0=quay.io/s/kafka:1-4.0.0\n"}
+        - {name: STRIMZI_DEFAULT_BRIDGE_IMAGE, value: quay.io/s/bridge:2}
+        - {name: LOG_LEVEL, value: "debug:1"}
+    - image: 'quay.io/x/y:1'
+---
+kind: ConfigMap
+data: {note: "image: not-an-image-key:1"}
+"""
+    assert manifest_images(text) == ["postgres:17", "quay.io/p/reloader:v1", "quay.io/s/bridge:2", "quay.io/s/kafka:1-3.9.0",
+                                     "quay.io/s/kafka:1-4.0.0", "quay.io/x/y:1"]
+    assert manifest_images("spec: {containers: [{image: prom/prometheus}]}") == ["prom/prometheus"], "untagged is named too"
+
+
+def test_operator_pods_count_until_the_operator_starts_them():
+    crs = [
+        {"kind": "Prometheus", "metadata": {"namespace": "obs", "name": "kps"},
+         "spec": {"resources": {"requests": {"cpu": "200m", "memory": "512Mi"}}}},
+        {"kind": "KafkaNodePool", "metadata": {"namespace": "seldon", "name": "pool", "labels": {"strimzi.io/cluster": "k"}},
+         "spec": {"replicas": 3, "resources": {"requests": {"cpu": "250m"}}}},
+        {"kind": "SeldonConfig", "metadata": {"namespace": "seldon", "name": "default"}, "spec": {"components": [
+            {"name": "seldon-scheduler", "podSpec": {"containers": [{"name": "s", "resources": {"requests": {"cpu": "100m"}}}]}},
+            {"name": "hodometer", "podSpec": {"containers": [{"name": "h", "resources": {"requests": {"cpu": "1"}}}]}}]}},
+        {"kind": "SeldonRuntime", "metadata": {"namespace": "seldon", "name": "seldon"},
+         "spec": {"seldonConfig": "default", "overrides": [{"name": "hodometer", "disable": True}]}},
+        {"kind": "ServerConfig", "metadata": {"namespace": "seldon", "name": "mlserver"},
+         "spec": {"podSpec": {"containers": [{"name": "agent", "resources": {"requests": {"cpu": "100m"}}}]}}},
+        {"kind": "Server", "metadata": {"namespace": "seldon", "name": "mlserver"}, "spec": {"serverConfig": "mlserver", "replicas": 2}},
+    ]
+    live = [{"metadata": {"namespace": "obs", "name": "prometheus-kps-0"}, "spec": {"containers": []}, "status": {}}]
+    planned = operator_pods(crs, live)
+    assert sorted(p["metadata"]["name"] for p in planned) == [
+        "k-pool-0", "k-pool-1", "k-pool-2", "mlserver-0", "mlserver-1", "seldon-scheduler-0"], "running and disabled ones are left out"
+    report = resource_footprint(live + planned, [{"status": {"allocatable": {"cpu": "4", "memory": "8Gi"}}}])
+    assert report["not_started"] == {"pods": 6, "cpu": 1.05, "memory": 0.0}
+    assert report["total"]["pods"] == 7

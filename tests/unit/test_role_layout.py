@@ -28,3 +28,13 @@ def test_private_variables_are_prefixed(role):
     if variables.exists():
         wrong = [k for k in yaml.safe_load(variables.read_text()) or {} if not k.startswith(f"_{prefix}_")]
         assert not wrong, f"vars/main.yml keys must start with _{prefix}_"
+
+
+def test_own_chart_pins_are_the_charts_versions():
+    """The converge compares deployed chart versions with these pins: a chart changed without its pin would upgrade
+    on every run (or never)."""
+    pins = yaml.safe_load((ROOT / "roles/platform/vars/main.yml").read_text())["_platform_charts"]
+    own = {name: pin["version"] for name, pin in pins.items() if pin.get("own")}
+    charts = {p.name: yaml.safe_load((p / "Chart.yaml").read_text())["version"] for p in (ROOT / "charts").iterdir()
+              if (p / "Chart.yaml").is_file()}
+    assert own == charts

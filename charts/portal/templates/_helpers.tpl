@@ -12,6 +12,11 @@ app.kubernetes.io/name: portal
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* How the page is published: "route" on OpenShift (route.openshift.io served), "ingress" elsewhere, "" when not. */}}
+{{- define "portal.publish" -}}
+{{- if .Values.ingress.enabled }}{{ ternary "route" "ingress" (.Capabilities.APIVersions.Has "route.openshift.io/v1") }}{{ end }}
+{{- end }}
+
 {{- define "portal.fullname" -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- end }}

@@ -1,0 +1,107 @@
+"""The values a platform release is installed with, and which releases differ from what Helm has deployed."""
+
+import json
+
+DOCUMENTATION = r"""
+name: release_values
+short_description: The values a platform Helm release is installed and rendered with
+description:
+  - The release's C(values), with the image mirror recorded under C(global.mlopsPlatform.imageMirror) when
+    O(mirror.registry) is set, so that setting or changing the mirror changes the values (kubernetes.core.helm
+    compares values, and the post-renderer that rewrites images is invisible to it).
+  - Companion filter C(helm_changes(releases, records, charts, mirror)) returns the releases that need Helm, each with
+    a C(reason), from the release records Helm keeps in Secrets (as mlops.platform.k8s_read's C(helm_records) gives them).
+    For C(state=present) a release that is not installed, whose newest revision is not C(deployed), whose chart
+    version differs from C(charts[chart].version) or whose values differ from C(release_values) (the comparison
+    kubernetes.core.helm makes); for C(state=absent) a release of which any revision exists. A converge with
+    nothing to do then makes no Helm call. C(helm_levels(releases, charts)) lists their dependency levels
+    (C(charts[chart].level)), ascending.
+positional: _input, mirror
+options:
+  _input:
+    description: A release of the platform's release lists (C(name), C(namespace), C(chart), C(values)).
+    type: dict
+    required: true
+  mirror:
+    description: C(platform_mirror).
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Values of the MLflow release
+  ansible.builtin.debug:
+    msg: "{{ _mlflow_releases[0] | mlops.platform.release_values(platform_mirror) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The values (a new dict; the input is not changed).
+  type: dict
+"""
+
+
+def _newest(records):
+    newest = {}
+    for record in records or []:
+        key = (record["namespace"], record["name"])
+        if key not in newest or int(record["revision"]) > int(newest[key]["revision"]):
+            newest[key] = record
+    return newest
+
+
+def _normal(value):
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def helm_changes(releases, records, charts, mirror):
+    """See DOCUMENTATION."""
+    newest = _newest(records)
+    todo = []
+    for release in releases or []:
+        record = newest.get((release["namespace"], release["name"]))
+        if release.get("state", "present") == "absent":
+            if record:
+                todo.append({**release, "reason": "installed"})
+            continue
+        if not record:
+            todo.append({**release, "reason": "not installed"})
+            continue
+        status, deployed_version = record["status"], record["chart_version"]
+        wanted_version = str(charts[release["chart"]]["version"])
+        if status != "deployed":
+            reason = f"revision {record['revision']} is {status}"
+        elif deployed_version != wanted_version:
+            reason = f"chart {deployed_version} -> {wanted_version}"
+        elif _normal(record["config"]) != _normal(release_values(release, mirror)):
+            reason = "values changed"
+        else:
+            continue
+        todo.append({**release, "reason": reason})
+    return todo
+
+
+def helm_levels(releases, charts):
+    """The dependency levels (charts[chart].level) of the releases, ascending, each once."""
+    return sorted({charts[r["chart"]]["level"] for r in releases or []})
+
+
+def _merged(base, extra):
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merged(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
+def release_values(release, mirror):
+    """See DOCUMENTATION."""
+    values = release.get("values") or {}
+    registry = (mirror or {}).get("registry") or ""
+    return _merged(values, {"global": {"mlopsPlatform": {"imageMirror": registry}}}) if registry else dict(values)
+
+
+class FilterModule:  # pylint: disable=too-few-public-methods
+    """Release filters."""
+
+    def filters(self):
+        return {"release_values": release_values, "helm_changes": helm_changes, "helm_levels": helm_levels}

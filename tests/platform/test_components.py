@@ -1,0 +1,307 @@
+"""Every component of the converged platform, as the real API server holds it (upstream charts included)."""
+
+import base64
+import json
+import subprocess
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.utils import parse_quantity
+
+from conftest import upstream_crd_names
+from paths import HELM
+
+UPSTREAM_RELEASES = {"cert-manager", "trust-manager", "kube-prometheus-stack", "jaeger", "opentelemetry-collector",
+                     "strimzi-kafka-operator", "seldon-core-v2-setup", "seldon-core-v2-runtime", "volcano",
+                     "csi-driver-nfs"}
+OWN_RELEASES = {"platform-pki", "platform-observability", "mlflow", "seldon-platform", "nfs-server", "spark",
+                "training", "portal"}
+WEBHOOK_TOKEN = "s3cr3tT0ken"  # in tests/platform/settings.yml's drift webhook URL
+
+
+@pytest.fixture(scope="module")
+def apis(platform_kube):
+    return (client.CoreV1Api(platform_kube), client.AppsV1Api(platform_kube), client.CustomObjectsApi(platform_kube),
+            client.NetworkingV1Api(platform_kube))
+
+
+def helm_releases(kubeconfig):
+    out = subprocess.run([HELM, "list", "-A", "-o", "json", "--kubeconfig", kubeconfig], check=True,
+                         capture_output=True, text=True).stdout
+    return {r["name"]: r for r in json.loads(out)}
+
+
+def secret(core, namespace, name):
+    return {k: base64.b64decode(v).decode() for k, v in core.read_namespaced_secret(name, namespace).data.items()}
+
+
+def test_every_release_is_deployed_from_its_pinned_chart(platform):
+    releases = helm_releases(platform.kubeconfig)
+    assert set(releases) == UPSTREAM_RELEASES | OWN_RELEASES
+    assert all(r["status"] == "deployed" for r in releases.values())
+    assert releases["kube-prometheus-stack"]["chart"] == "kube-prometheus-stack-88.3.0"
+    assert releases["jaeger"]["chart"] == "jaeger-4.11.1"
+
+
+def test_every_upstream_crd_is_established(platform_kube):
+    crds = {c.metadata.name: c for c in client.ApiextensionsV1Api(platform_kube).list_custom_resource_definition().items}
+    expected = [n for component in ("cert-manager", "trust-manager", "prometheus-operator", "seldon-core-v2", "strimzi",
+                                    "volcano") for n in upstream_crd_names(component)]
+    assert len(expected) >= 46
+    for name in expected:
+        assert any(c.type == "Established" and c.status == "True" for c in crds[name].status.conditions), name
+
+
+def test_simulated_nodes_are_ready(apis):
+    nodes = apis[0].list_node(label_selector="type=kwok").items
+    assert len(nodes) == 3 and all({c.type: c.status for c in n.status.conditions}["Ready"] == "True" for n in nodes)
+
+
+def test_namespaces_enforce_pod_security_and_deny_by_default(apis):
+    core, net = apis[0], apis[3]
+    levels = {"cert-manager": "restricted", "observability": "restricted", "observability-node": "privileged",
+              "mlflow": "restricted", "seldon-mesh": "baseline", "nfs": "privileged", "spark": "restricted",
+              "volcano-system": "baseline", "training": "baseline", "portal": "restricted"}
+    for namespace, level in levels.items():
+        labels = core.read_namespace(namespace).metadata.labels
+        assert labels["pod-security.kubernetes.io/enforce"] == level, namespace
+        assert labels["mlops.platform/trust-bundle"] == "true"
+        policies = {p.metadata.name: p.spec for p in net.list_namespaced_network_policy(namespace).items}
+        assert sorted(policies["default-deny"].policy_types) == ["Egress", "Ingress"], namespace
+        assert policies["default-deny"].pod_selector.match_labels is None
+        assert "allow-dns" in policies
+    assert {"allow-kube-api", "allow-webhooks"} <= {p.metadata.name for p in net.list_namespaced_network_policy("cert-manager").items}
+
+
+def test_platform_ca_issuer_and_trust_bundle(platform, apis):
+    objects = apis[2]
+    issuer = objects.get_cluster_custom_object("cert-manager.io", "v1", "clusterissuers", "mlops-platform-ca")
+    assert issuer["spec"]["ca"]["secretName"] == "mlops-platform-root-ca"
+    ca = objects.get_namespaced_custom_object("cert-manager.io", "v1", "cert-manager", "certificates", "mlops-platform-root-ca")
+    assert ca["spec"]["isCA"] is True and ca["spec"]["issuerRef"]["name"].endswith("-bootstrap")
+    bundle = objects.get_cluster_custom_object("trust.cert-manager.io", "v1alpha1", "bundles", "mlops-platform-ca")
+    assert bundle["spec"]["target"]["namespaceSelector"]["matchLabels"] == {"mlops.platform/trust-bundle": "true"}
+
+
+def test_nothing_is_bound_to_cluster_admin_but_the_cluster_s_own(platform_kube):
+    bindings = client.RbacAuthorizationV1Api(platform_kube).list_cluster_role_binding().items
+    admins = sorted(b.metadata.name for b in bindings if b.role_ref.name == "cluster-admin")
+    assert admins == ["cluster-admin"], admins
+
+
+def test_credentials_are_generated_independent_and_never_logged(platform, apis):
+    core = apis[0]
+    admin, database = secret(core, "mlflow", "mlflow-admin"), secret(core, "mlflow", "mlflow-postgresql")
+    store, grafana = secret(core, "mlflow", "mlflow-object-store"), secret(core, "observability", "grafana-admin")
+    assert admin["username"] == "admin" and len(admin["password"]) == 32 and admin["password"].isalnum()
+    assert grafana["admin-user"] == "admin" and len(grafana["admin-password"]) == 32
+    values = [admin["password"], admin["flaskSecretKey"], database["password"], store["secretKey"], grafana["admin-password"]]
+    assert len(set(values)) == 5, "every credential is its own"
+    assert base64.b64decode(core.read_namespaced_secret("drift-webhook", "observability").data["url"]).decode().endswith(
+        WEBHOOK_TOKEN)
+    for value in values + [WEBHOOK_TOKEN]:
+        assert value not in platform.converge_log, "a credential was printed by the converge"
+
+
+def test_mlflow_server_database_and_object_store(apis):
+    core, apps, objects, net = apis
+    for kind, name in (("deployment", "mlflow"), ("stateful_set", "mlflow-postgresql"), ("stateful_set", "mlflow-minio")):
+        assert getattr(apps, f"read_namespaced_{kind}")(name, "mlflow").status.ready_replicas == 1, name
+    pod = apps.read_namespaced_deployment("mlflow", "mlflow").spec.template.spec
+    assert [c.name for c in pod.init_containers] == ["create-bucket", "db-upgrade"], "migrations run before the server"
+    assert all(c.security_context.run_as_non_root and c.security_context.read_only_root_filesystem
+               for c in pod.containers + pod.init_containers)
+    assert not pod.automount_service_account_token
+    cert = objects.get_namespaced_custom_object("cert-manager.io", "v1", "mlflow", "certificates", "mlflow")
+    assert cert["spec"]["issuerRef"]["name"] == "mlops-platform-ca" and "mlflow.mlflow.svc" in cert["spec"]["dnsNames"]
+    assert objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "mlflow", "servicemonitors", "mlflow")
+    policies = {p.metadata.name for p in net.list_namespaced_network_policy("mlflow").items}
+    assert {"default-deny", "mlflow-server", "mlflow-postgresql", "mlflow-minio"} <= policies
+    claims = core.list_namespaced_persistent_volume_claim("mlflow").items
+    assert sorted(c.metadata.name for c in claims) == ["data-mlflow-minio-0", "data-mlflow-postgresql-0"]
+    assert all(c.status.phase == "Bound" for c in claims)
+
+
+def test_every_bound_platform_volume_is_retained(apis, platform_kube):
+    core = apis[0]
+    platform_namespaces = {n.metadata.name for n in core.list_namespace(
+        label_selector="app.kubernetes.io/part-of=mlops-platform").items}
+    bound = [v for v in core.list_persistent_volume().items
+             if v.spec.claim_ref and v.spec.claim_ref.namespace in platform_namespaces]
+    assert len(bound) >= 5  # MLflow's database and object store, Grafana, the NFS server, Spark's shared claim
+    assert all(v.spec.persistent_volume_reclaim_policy == "Retain" for v in bound), [v.metadata.name for v in bound]
+
+
+def test_observability_dashboards_rules_and_drift_route(apis):
+    core, _, objects, _ = apis
+    ours = "app.kubernetes.io/instance=platform-observability"
+    assert len(core.list_namespaced_config_map("observability", label_selector=f"{ours},grafana_dashboard=1").items) == 5
+    assert core.list_namespaced_config_map("observability", label_selector=f"{ours},grafana_datasource=1").items
+    rule = objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "observability", "prometheusrules",
+                                                "platform-observability")
+    assert "ModelDrifted" in [r.get("alert") for g in rule["spec"]["groups"] for r in g["rules"]]
+    route = objects.get_namespaced_custom_object("monitoring.coreos.com", "v1alpha1", "observability", "alertmanagerconfigs",
+                                                 "platform-observability-model-drift")
+    assert route["spec"]["receivers"][0]["webhookConfigs"][0]["urlSecret"]["name"] == "drift-webhook"
+    assert core.read_namespace("observability").metadata.labels["mlops.platform/role"] == "observability"
+    prometheus = objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "observability", "prometheuses",
+                                                      "kube-prometheus-stack-prometheus")
+    assert prometheus["spec"]["retention"] == "15d"
+
+
+def seldon_objects(objects, plural, group="mlops.seldon.io", version="v1alpha1"):
+    items = objects.list_namespaced_custom_object(group, version, "seldon-mesh", plural)["items"]
+    return {o["metadata"]["name"]: o for o in items}
+
+
+def test_seldon_kafka_servers_runtime_and_model_storage(apis):
+    core, _, objects, _ = apis
+    assert core.read_namespace("seldon-mesh").metadata.labels["mlops.platform/role"] == "model-serving"
+    kafka = seldon_objects(objects, "kafkas", "kafka.strimzi.io", "v1beta2")["seldon"]
+    listener = kafka["spec"]["kafka"]["listeners"][0]
+    assert (listener["port"], listener["tls"], listener["authentication"]["type"]) == (9093, True, "tls")
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    pool = seldon_objects(objects, "kafkanodepools", "kafka.strimzi.io", "v1beta2")["seldon-dual-role"]
+    assert pool["spec"]["storage"]["volumes"][0]["deleteClaim"] is False, "Kafka's data outlives its resource"
+    user = seldon_objects(objects, "kafkausers", "kafka.strimzi.io", "v1beta2")["seldon"]
+    assert {(a["resource"]["type"], a["resource"]["name"], a["resource"]["patternType"]) for a in
+            user["spec"]["authorization"]["acls"]} == {("topic", "seldon", "prefix"), ("group", "seldon", "prefix")}
+    server = seldon_objects(objects, "servers")["mlserver"]
+    rclone = next(c for c in server["spec"]["podSpec"]["containers"] if c["name"] == "rclone")
+    assert {"name": "SSL_CERT_FILE", "value": "/etc/platform-ca/ca.crt"} in rclone["env"], "rclone trusts the platform CA"
+    assert "seldon" in seldon_objects(objects, "seldonruntimes") and "default" in seldon_objects(objects, "seldonconfigs")
+    remote = yaml.safe_load(base64.b64decode(core.read_namespaced_secret("seldon-models-s3", "seldon-mesh").data["s3"]))
+    assert remote["type"] == "s3" and remote["name"] == "s3"
+    assert remote["parameters"]["secret_access_key"] == secret(core, "mlflow", "mlflow-object-store")["secretKey"]
+    assert remote["parameters"]["endpoint"] == "https://mlflow-minio.mlflow.svc:9000"
+    certificates = objects.list_namespaced_custom_object("cert-manager.io", "v1", "seldon-mesh", "certificates")["items"]
+    assert {c["spec"]["secretName"] for c in certificates} == {"seldon-controlplane-server", "seldon-controlplane-client"}
+    assert apps_ready(apis[1], "seldon-mesh", {"strimzi-cluster-operator", "seldon-v2-controller-manager"})
+
+
+def apps_ready(apps, namespace, names):
+    ready = {d.metadata.name for d in apps.list_namespaced_deployment(namespace).items
+             if d.status.ready_replicas == d.spec.replicas}
+    return names <= ready
+
+
+def test_nfs_and_spark_share_a_retained_read_write_many_volume(apis, platform_kube):
+    core, apps = apis[0], apis[1]
+    nfs_class = client.StorageV1Api(platform_kube).read_storage_class("nfs")
+    assert nfs_class.provisioner == "nfs.csi.k8s.io" and nfs_class.reclaim_policy == "Retain"
+    assert nfs_class.parameters["server"] == "nfs-server.nfs.svc.cluster.local"
+    assert apps.read_namespaced_stateful_set("nfs-server", "nfs").status.ready_replicas == 1
+    assert apps.read_namespaced_daemon_set("csi-nfs-node", "nfs").status.number_ready == 3, "the CSI node plugin on every node"
+    for name, replicas in (("spark-master", 1), ("spark-worker", 1)):
+        assert apps.read_namespaced_deployment(name, "spark").status.ready_replicas == replicas, name
+    claim = core.read_namespaced_persistent_volume_claim("spark-shared", "spark")
+    assert claim.status.phase == "Bound" and claim.spec.access_modes == ["ReadWriteMany"]
+    assert claim.spec.storage_class_name == "nfs", "the nfs role's class, as on a real cluster"
+    worker = apps.read_namespaced_deployment("spark-worker", "spark").spec.template.spec
+    assert {m.name: m.mount_path for m in worker.containers[0].volume_mounts}["shared"] == "/shared"
+    assert {e.name: e.value_from.field_ref.field_path for e in worker.containers[0].env if e.value_from}[
+        "SPARK_DRIVER_HOST"] == "status.podIP"
+    defaults = dict(line.split(None, 1) for line in core.read_namespaced_config_map(
+        "spark-defaults", "spark").data["spark-defaults.conf"].splitlines() if line.strip())
+    assert defaults["spark.driver.host"] == "${env:SPARK_DRIVER_HOST}"
+    assert (defaults["spark.driver.port"], defaults["spark.driver.blockManager.port"]) == ("7078", "7079")
+    assert defaults["spark.master"] == "spark://spark-master.spark.svc:7077"
+    assert core.read_namespaced_service("spark-driver", "spark").spec.cluster_ip == "None"
+
+
+SUBMITTER = "system:serviceaccount:training:torchx-submitter"
+
+
+def test_volcano_queues_from_the_inventory(apis):
+    objects = apis[2]
+    queues = {q["metadata"]["name"]: q["spec"] for q in objects.list_cluster_custom_object(
+        "scheduling.volcano.sh", "v1beta1", "queues")["items"]}
+    assert queues["training"]["weight"] == 3 and queues["training"]["capability"] == {"cpu": "16", "memory": "64Gi"}
+    assert queues["experiments"]["reclaimable"] is False
+    assert apps_ready(apis[1], "volcano-system", {"volcano-scheduler", "volcano-controllers", "volcano-admission"})
+
+
+@pytest.mark.parametrize(("group", "resource", "verb", "namespace", "allowed"), [
+    ("batch.volcano.sh", "jobs", "create", "training", True),
+    ("batch.volcano.sh", "jobs", "delete", "training", True),
+    ("", "pods/log", "get", "training", True),
+    ("scheduling.volcano.sh", "podgroups", "watch", "training", True),
+    ("scheduling.volcano.sh", "queues", "list", None, True),
+    ("", "secrets", "get", "training", False),
+    ("", "configmaps", "create", "training", False),
+    ("", "pods/exec", "create", "training", False),
+    ("batch.volcano.sh", "jobs", "create", "default", False),
+    ("scheduling.volcano.sh", "queues", "create", None, False),
+    ("rbac.authorization.k8s.io", "rolebindings", "create", "training", False),
+])
+def test_submitter_rights_are_least_privilege(platform_kube, group, resource, verb, namespace, allowed):
+    """Real SubjectAccessReviews: the API server's own authorizer answers for the submitter's ServiceAccount."""
+    name, _, sub = resource.partition("/")
+    review = client.AuthorizationV1Api(platform_kube).create_subject_access_review({
+        "spec": {"user": SUBMITTER, "groups": ["system:serviceaccounts", "system:serviceaccounts:training"],
+                 "resourceAttributes": {"group": group, "resource": name, "subresource": sub, "verb": verb,
+                                        **({"namespace": namespace} if namespace else {})}}})
+    assert review.status.allowed is allowed, (resource, verb, namespace, review.status.reason)
+
+
+def test_portal_links_what_is_deployed_with_the_platform_ca(apis):
+    core, apps, objects, net = apis
+    assert apps.read_namespaced_deployment("portal", "portal").status.ready_replicas == 1
+    page = core.read_namespaced_config_map("portal-page", "portal").data["index.html"]
+    for title in ("MLflow", "Grafana", "Prometheus", "Alertmanager", "Jaeger", "Spark master"):
+        assert f">{title}<" in page or f">{title}</" in page or title in page, title
+    assert "mlflow/mlflow-admin (username, password)" in page
+    assert "observability/grafana-admin (admin-user, admin-password)" in page
+    assert "svc/spark-master 8080:8080" in page
+    assert "training (Queue)" in page and "experiments (Queue)" in page, "Volcano's queues are shown"
+    ingress = net.read_namespaced_ingress("portal", "portal")
+    assert ingress.spec.rules[0].host == "portal.mlops.test" and ingress.spec.tls[0].secret_name == "portal-tls"
+    certificate = objects.get_namespaced_custom_object("cert-manager.io", "v1", "portal", "certificates", "portal-tls")
+    assert certificate["spec"]["issuerRef"]["name"] == "mlops-platform-ca"
+    assert certificate["spec"]["dnsNames"] == ["portal.mlops.test"]
+
+
+def independent_footprint(core):
+    """Requests of the live pods of the platform's namespaces (CPU cores, GiB), and the nodes' allocatable cores."""
+    namespaces = {n.metadata.name for n in core.list_namespace(label_selector="app.kubernetes.io/part-of=mlops-platform").items}
+    pods = [p for p in core.list_pod_for_all_namespaces().items
+            if p.metadata.namespace in namespaces and p.status.phase not in ("Succeeded", "Failed")]
+
+    def requested(resource):
+        return float(sum(max(sum(parse_quantity((c.resources.requests or {}).get(resource, "0")) for c in p.spec.containers),
+                             max([parse_quantity((c.resources.requests or {}).get(resource, "0"))
+                                  for c in p.spec.init_containers or []], default=0)) for p in pods))
+    allocatable = sum(parse_quantity(n.status.allocatable["cpu"]) for n in core.list_node().items)
+    return requested("cpu"), requested("memory") / 2**30, float(allocatable), namespaces
+
+
+def test_summary_links_logins_and_the_whole_platform_s_footprint(platform, apis):
+    core = apis[0]
+    summary = platform.run("playbooks/summary.yml")
+    assert summary.rc == 0 and summary.changed == 0, summary.failure_messages
+    said = summary.results("Summary")["localhost"]["msg"]
+    assert "Portal: https://portal.mlops.test" in said["user_interfaces"]
+    assert any(line.startswith("MLflow: kubectl -n mlflow port-forward") and "mlflow/mlflow-admin" in line
+               for line in said["user_interfaces"])
+    assert any(line.startswith("Grafana:") and "observability/grafana-admin" in line for line in said["user_interfaces"])
+    password = secret(core, "mlflow", "mlflow-admin")["password"]
+    assert password not in summary.stdout and password not in summary.stderr
+    cpu, memory, allocatable, namespaces = independent_footprint(core)
+    footprint = said["footprint"]
+    assert set(footprint["namespaces"]) <= namespaces
+    assert {"cert-manager", "observability", "mlflow", "seldon-mesh", "nfs", "spark", "volcano-system", "portal"} <= set(
+        footprint["namespaces"]), "upstream releases' pods count too"
+    # Running pods, counted independently, plus the pods operators start (nothing runs them here): Prometheus,
+    # Alertmanager, the Kafka node, Seldon's scheduler, Envoy, two gateways, dataflow engine and the MLServer.
+    started = {k: footprint["total"][k] - footprint["not_started"][k] for k in ("cpu", "memory")}
+    assert abs(started["cpu"] - cpu) < 0.001 and abs(started["memory"] - memory) < 0.01
+    assert footprint["not_started"]["pods"] == 9 and footprint["not_started"]["cpu"] > 1
+    assert footprint["allocatable"]["cpu"] == allocatable
+    # The defaults fit a 4-vCPU / 8 GiB laptop cluster (requests, Spark and operator-started pods included).
+    assert footprint["total"]["cpu"] <= 4 and footprint["total"]["memory"] <= 8, footprint["total"]
+
+
+def test_check_mode_changes_nothing(platform):
+    checked = platform.run("playbooks/deploy.yml", check=True)
+    assert checked.rc == 0 and checked.changed == 0, checked.changed_tasks()
