@@ -42,4 +42,18 @@ awk -v cold="${walls[2]}" -v again="${walls[3]}" -v down="${walls[4]}" 'BEGIN {
   printf "\nre-run / cold converge = %.0f %% (goal <= 15 %%, <= 20 s); cold %.0f s (goal <= 120); purge %.0f s (goal <= 60)\n",
     100 * again / cold, cold, down }'
 for i in "${!labels[@]}"; do python3 bench/profile.py "$reports/$i.json" "${labels[$i]}"; done
+# The footprint the cold converge's summary printed (requests of every platform pod against the nodes' allocatable).
+python3 - "$reports/2.json" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+report = json.loads(text[text.find("{"):])
+for play in report["plays"]:
+    for task in play["tasks"]:
+        if task["task"]["name"].endswith(" : Summary"):
+            footprint = task["hosts"]["localhost"]["msg"]["footprint"]
+            print("\nfootprint (cold converge; cores, GiB):")
+            for name, entry in {**footprint["namespaces"], "total": footprint["total"]}.items():
+                print(f"  {name:24} {entry['cpu']:7.2f} {entry['memory']:7.2f}")
+            print(f"  of allocatable {footprint['allocatable']['cpu']} cores, {footprint['allocatable']['memory']} GiB")
+PY
 printf '\n(%s cores, %s; %s)\n' "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$(date -u +%FT%TZ)"

@@ -36,13 +36,14 @@ class PlaybookResult:
     @property
     def failure_messages(self):
         """Every failed task's message, in order."""
-        return [
-            str(host.get("msg", ""))
+        found = [
+            str(host.get("msg") or host.get("stderr") or json.dumps(host)[:2000])
             for play in self.report.get("plays", [])
             for task in play["tasks"]
             for host in task["hosts"].values()
-            if host.get("failed")
+            if host.get("failed") or host.get("unreachable")
         ]
+        return found or ([self.stderr[-3000:] or self.stdout[-3000:]] if self.rc else [])
 
     def results(self, task_name):
         """{host: result} of every run of the task with this name (without its "role : " prefix)."""
@@ -68,8 +69,9 @@ class Runner:
         self.base_vars = base_vars
         self.vars_files = list(vars_files)
 
-    def __call__(self, playbook, extra_vars=None, check=False, tags=None, env=None, inventory="inventories/ci/hosts.yml",
-                 diff=False):  # pylint: disable=too-many-arguments
+    def command(self, playbook, extra_vars=None, check=False, tags=None, env=None,  # pylint: disable=too-many-arguments
+                inventory="inventories/ci/hosts.yml", diff=False, root=ROOT):
+        """(argv, environment) of ansible-playbook running the playbook with the JSON callback."""
         args = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory, playbook]
         args += [f"--extra-vars=@{path}" for path in self.vars_files]
         args += ["-e", json.dumps({**self.base_vars, **(extra_vars or {})})]
@@ -79,10 +81,21 @@ class Runner:
             args.append("--diff")
         if tags:
             args += ["--tags", tags]
-        run_env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        run_env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
                    "MLOPS_CRDS_DIR": str(SHARED_CRDS), "MLOPS_CHARTS_DIR": str(SHARED_CHARTS), **(env or {})}
-        proc = subprocess.run(args, cwd=ROOT, env=run_env, capture_output=True, text=True, check=False)
+        return args, run_env
+
+    def __call__(self, playbook, extra_vars=None, root=ROOT, **options):
+        args, run_env = self.command(playbook, extra_vars, root=root, **options)
+        proc = subprocess.run(args, cwd=root, env=run_env, capture_output=True, text=True, check=False)
         return PlaybookResult(proc)
+
+    def start(self, playbook, extra_vars=None, **options):
+        """The playbook running in a session (process group) of its own, so that it and its Helm children can be
+        killed together."""
+        args, run_env = self.command(playbook, extra_vars, **options)
+        return subprocess.Popen(args, cwd=ROOT, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
 
 
 @pytest.fixture(scope="session")

@@ -180,7 +180,7 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
                             stderr=subprocess.STDOUT)
     url = f"https://localhost:{port}"
     assert wait_for(lambda: request(mlflow_pki, url + "/health")[0] == 200), (mlflow_work / "server.log").read_text()[-3000:]
-    yield {"url": url, "env": env, "upgrade": (init, secrets, paths)}
+    yield {"url": url, "env": env, "upgrade": (init, secrets, paths), "pid": proc.pid}
     proc.terminate()
     proc.wait(30)
 

@@ -10,6 +10,9 @@ description:
     must have the same length with each element contained in its counterpart. C(apiVersion) is not compared (a
     kind is served at one version here; reads may leave it out).
   - Lets a converge send only what would change instead of applying every object every time.
+  - Companion filters C(k8s_outside(objects, namespaces)) and C(k8s_within(objects, namespaces)) return the
+    namespaced objects whose namespace is not one of O(namespaces), and the others (cluster-scoped ones included;
+    all of them when O(namespaces) is null). Check mode cannot dry-run objects whose namespace the same run creates.
 positional: _input, live
 options:
   _input:
@@ -52,6 +55,20 @@ def contains(live, wanted):
     return live == wanted or str(live) == str(wanted)
 
 
+def _outside(obj, namespaces):
+    return (obj.get("metadata") or {}).get("namespace") not in (None, *namespaces)
+
+
+def k8s_outside(objects, namespaces):
+    """The namespaced objects whose namespace is not among namespaces."""
+    return [o for o in objects or [] if namespaces is not None and _outside(o, namespaces)]
+
+
+def k8s_within(objects, namespaces):
+    """The objects that are cluster-scoped or in one of namespaces (all of them when namespaces is None)."""
+    return [o for o in objects or [] if namespaces is None or not _outside(o, namespaces)]
+
+
 def k8s_changed(desired, live):
     """See DOCUMENTATION."""
     found = {_key(o): o for o in live or []}
@@ -63,4 +80,4 @@ class FilterModule:  # pylint: disable=too-few-public-methods
     """Comparison filters."""
 
     def filters(self):
-        return {"k8s_changed": k8s_changed}
+        return {"k8s_changed": k8s_changed, "k8s_outside": k8s_outside, "k8s_within": k8s_within}

@@ -48,7 +48,7 @@ options:
         description:
           - The objects are Helm's release Secrets; return each as its decoded release record instead, without the
             manifest - C(name), C(namespace), C(revision), C(status), C(chart) (name), C(chart_version) and
-            C(config) (the values it was installed with).
+            C(config) (the values it was installed with), C(updated) (when its last operation started).
         type: bool
         default: false
       metadata_only:
@@ -103,6 +103,11 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
+
+try:
+    from kubernetes.dynamic.exceptions import NotFoundError
+except ImportError:  # the kubernetes client is missing: AnsibleK8SModule fails with a clear message first
+    NotFoundError = Exception
 
 RESOURCE_OPTIONS = {
     "api_version": {"type": "str", "required": True},
@@ -164,7 +169,8 @@ def _helm_record(secret):
     metadata = (release.get("chart") or {}).get("metadata") or {}
     return {"name": release.get("name"), "namespace": release.get("namespace"), "revision": release.get("version"),
             "status": (release.get("info") or {}).get("status"), "chart": metadata.get("name"),
-            "chart_version": metadata.get("version"), "config": release.get("config") or {}}
+            "chart_version": metadata.get("version"), "config": release.get("config") or {},
+            "updated": (release.get("info") or {}).get("last_deployed")}
 
 
 def main():
@@ -178,7 +184,10 @@ def main():
         results = []
         for wanted in module.params["resources"]:
             resource = svc.find_resource(wanted["kind"], wanted["api_version"])
-            objects = [_slim(o) for o in _list(client, resource, wanted)] if resource else []
+            try:
+                objects = [_slim(o) for o in _list(client, resource, wanted)] if resource else []
+            except NotFoundError:  # a kind the discovery cache still names, but no longer served (CRD deleted)
+                resource, objects = None, []
             if wanted["helm_records"]:
                 objects = [_helm_record(o) for o in objects]
             elif wanted["keep"]:

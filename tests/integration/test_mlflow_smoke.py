@@ -5,6 +5,7 @@ import os
 import subprocess
 
 from mlflow_local import ADMIN_PASSWORD, VENV, bucket_keys, container_env, local_command, request
+from processes import command_lines, process_tree
 
 
 CLIENT = """
@@ -61,3 +62,30 @@ def test_schema_upgrade_runs_again_on_an_existing_database(mlflow_server, mlflow
     again = subprocess.run(local_command(init, scripts_dir), env=container_env(init, secrets, dict(paths)),
                            capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
+
+
+def test_no_secret_on_any_command_line(mlflow_server, mlflow_chart):
+    """Command lines are world-readable (/proc, ps): the migration, the server and its workers take every secret
+    from their environment; the object store client gets its credential from MC_HOST_<alias>."""
+    scripts_dir, pod = mlflow_chart
+    init, secrets, paths = mlflow_server["upgrade"]
+    values = [v for secret in secrets.values() for k, v in secret.items() if k not in ("username", "accessKey")]
+    proc = subprocess.Popen(local_command(init, scripts_dir), env=container_env(init, secrets, dict(paths)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen = []
+    while proc.poll() is None:  # the migration runs for seconds: its command line is read many times
+        seen += command_lines(process_tree(proc.pid))
+    assert proc.returncode == 0, proc.stderr.read()
+    assert any("db upgrade" in line for line in seen), "the migration's command line was read"
+    seen += command_lines(process_tree(mlflow_server["pid"]))
+    assert any("mlflow server" in line for line in seen)
+    assert not [line for line in seen for value in values if value in line]
+
+    bucket = next(c for c in pod["initContainers"] if c["name"] == "create-bucket")
+    script = bucket["args"][0]
+    assert all("SECRET" not in line for line in script.split("&&") if line.strip().startswith("mc ")), script
+    env = {"MLFLOW_S3_ENDPOINT_URL": "https://mlflow-minio.mlflow.svc:9000", "AWS_ACCESS_KEY_ID": "id",
+           "AWS_SECRET_ACCESS_KEY": "key", "PATH": os.environ["PATH"]}
+    shown = subprocess.run(["/bin/sh", "-ec", script.split("&&")[0] + '&& printf %s "$MC_HOST_store"'], env=env,
+                           capture_output=True, text=True, check=True).stdout
+    assert shown == "https://id:key@mlflow-minio.mlflow.svc:9000", "mc's alias from its environment"

@@ -11,6 +11,7 @@ SETTINGS = {"crds_components": ["volcano"], "platform_components": {"volcano": T
 @pytest.mark.parametrize(("settings", "variable"), [
     ({"volcano_default_queue": "gpu"}, "volcano_default_queue"),
     ({"volcano_queues": [{"name": "Training", "weight": 1}]}, "volcano_queues"),
+    ({"platform_image_registry": ""}, "platform_image_registry"),
 ])
 def test_bad_volcano_input_fails_in_preflight(run, kube, settings, variable):
     assert_fails_in_preflight(run, kube, {**SETTINGS, "volcano_training_namespace": "training-bad", **settings},

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -10,7 +11,7 @@ from kubernetes import client
 from kubernetes.utils import parse_quantity
 
 from conftest import upstream_crd_names
-from paths import HELM
+from paths import HELM, ROOT
 
 UPSTREAM_RELEASES = {"cert-manager", "trust-manager", "kube-prometheus-stack", "jaeger", "opentelemetry-collector",
                      "strimzi-kafka-operator", "seldon-core-v2-setup", "seldon-core-v2-runtime", "volcano",
@@ -178,6 +179,10 @@ def test_seldon_kafka_servers_runtime_and_model_storage(apis):
     certificates = objects.list_namespaced_custom_object("cert-manager.io", "v1", "seldon-mesh", "certificates")["items"]
     assert {c["spec"]["secretName"] for c in certificates} == {"seldon-controlplane-server", "seldon-controlplane-client"}
     assert apps_ready(apis[1], "seldon-mesh", {"strimzi-cluster-operator", "seldon-v2-controller-manager"})
+    inference = apis[3].read_namespaced_network_policy("allow-inference-clients", "seldon-mesh").spec
+    assert inference.pod_selector.match_labels == {"app.kubernetes.io/name": "seldon-envoy"}, (
+        "inference clients reach Envoy only, never the servers' own ports")
+    assert [p.port for rule in inference.ingress for p in rule.ports] == [9000]
 
 
 def apps_ready(apps, namespace, names):
@@ -302,6 +307,48 @@ def test_summary_links_logins_and_the_whole_platform_s_footprint(platform, apis)
     assert footprint["total"]["cpu"] <= 4 and footprint["total"]["memory"] <= 8, footprint["total"]
 
 
-def test_check_mode_changes_nothing(platform):
-    checked = platform.run("playbooks/deploy.yml", check=True)
+def test_check_mode_changes_nothing_and_its_footprint_is_the_plan_s(platform):
+    checked = platform.run("playbooks/site.yml", check=True)
     assert checked.rc == 0 and checked.changed == 0, checked.changed_tasks()
+    planned = checked.results("Summary")["localhost"]["msg"]
+    assert planned["footprint_of"].startswith("the plan")
+    running = platform.run("playbooks/summary.yml").results("Summary")["localhost"]["msg"]
+    assert running["footprint_of"] == "the pods in the cluster"
+    # The plan's releases rendered and turned into pods give what the deployed platform requests.
+    assert planned["footprint"]["namespaces"] == running["footprint"]["namespaces"]
+    assert planned["footprint"]["total"] == running["footprint"]["total"]
+
+
+def test_check_mode_previews_a_values_change_without_making_it(platform, platform_kube):
+    apps = client.AppsV1Api(platform_kube)
+    before = helm_releases(platform.kubeconfig)["spark"]["revision"]
+    preview = platform.run("playbooks/deploy.yml", {"spark_workers": 2}, check=True, diff=True)
+    assert preview.rc == 0 and preview.changed >= 1, preview.failure_messages
+    reasons = {item["item"]["name"]: item["item"]["reason"] for play in preview.report["plays"] for task in play["tasks"]
+               if "Helm releases of level" in task["task"]["name"]
+               for item in task["hosts"].get("localhost", {}).get("results", []) if item.get("changed")}
+    assert reasons == {"spark": "values changed: workers.replicas: 1 -> 2"}
+    assert helm_releases(platform.kubeconfig)["spark"]["revision"] == before
+    assert apps.read_namespaced_deployment("spark-worker", "spark").spec.replicas == 1
+
+
+def test_check_mode_previews_a_chart_version_bump_without_making_it(platform, tmp_path):
+    """The collection with the portal chart at a new version (as an upgrade of the collection brings it)."""
+    copy = tmp_path / "collection"
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=shutil.ignore_patterns(".venv", ".git", ".ansible", "__pycache__"))
+    chart, pins = copy / "charts/portal/Chart.yaml", copy / "roles/platform/vars/main.yml"
+    version = yaml.safe_load(chart.read_text())["version"]
+    bumped = version.rsplit(".", 1)[0] + "." + str(int(version.rsplit(".", 1)[1]) + 1)
+    chart.write_text(chart.read_text().replace(f"version: {version}", f"version: {bumped}", 1))
+    pins.write_text(pins.read_text().replace(f"portal: {{own: true, version: {version},", f"portal: {{own: true, version: {bumped},"))
+    link = copy / ".ansible/collections/ansible_collections/mlops/platform"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(copy)
+    before = helm_releases(platform.kubeconfig)["portal"]
+    preview = platform.run("playbooks/deploy.yml", check=True, diff=True, root=copy)
+    assert preview.rc == 0 and preview.changed >= 1, preview.failure_messages
+    reasons = {item["item"]["name"]: item["item"]["reason"] for play in preview.report["plays"] for task in play["tasks"]
+               if "Helm releases of level" in task["task"]["name"]
+               for item in task["hosts"].get("localhost", {}).get("results", []) if item.get("changed")}
+    assert reasons == {"portal": f"chart {version} -> {bumped}"}
+    assert helm_releases(platform.kubeconfig)["portal"] == before

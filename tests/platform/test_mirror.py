@@ -51,7 +51,7 @@ def test_every_image_of_every_release_and_pod_is_listed(platform, platform_kube,
     listed = image_list(platform, tmp_path)
     in_cluster = release_images(platform.kubeconfig, image_reader) | pod_images(client.CoreV1Api(platform_kube))
     assert len(in_cluster) >= 40 and in_cluster <= set(listed["images"]), in_cluster - set(listed["images"])
-    assert "mlops-platform/launcher:0.1.0" in listed["images"], "TorchX's default image, named in a ConfigMap"
+    assert "registry.mlops.test/mlops-platform/launcher:0.1.0" in listed["images"], "TorchX's default image, in a ConfigMap"
     assert "quay.io/strimzi/kafka:0.47.0-kafka-3.9.0" in listed["images"], "Strimzi starts Kafka from an environment variable"
     assert listed["charts"]["portal"]["own"] is True
     assert listed["charts"]["kube-prometheus-stack"]["version"] == "88.3.0"

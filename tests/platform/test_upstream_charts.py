@@ -8,6 +8,7 @@ server judges, by server-side dry runs), and which images are named.
 
 import json
 import posixpath
+import re
 import sys
 import tarfile
 
@@ -336,5 +337,8 @@ def test_every_image_is_pinned_and_listed_for_mirroring(rendered):
     assert len(named) >= 40
     unpinned = sorted(i for i in named if "@sha256:" not in i and (":" not in i.rsplit("/", 1)[-1] or i.endswith(":latest")))
     assert not unpinned, unpinned
+    ours = sorted(i for i in named if "mlops-platform/" in i)
+    assert ours and all(re.match(r"(localhost|[^/]*[.:][^/]*)/", i) for i in ours), (
+        "images this project builds name their registry (never Docker Hub, where it publishes nothing)", ours)
     assert named <= set(listing["images"]), sorted(named - set(listing["images"]))
     assert set(listing["charts"]) == {r["release"]["chart"] for r in releases.values()}
