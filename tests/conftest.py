@@ -81,7 +81,9 @@ class Runner:
             args.append("--diff")
         if tags:
             args += ["--tags", tags]
+        # The collection of root (Molecule exports its project's paths, which would win over root's ansible.cfg).
         run_env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+                   "ANSIBLE_COLLECTIONS_PATH": str(root / ".ansible/collections"), "ANSIBLE_ROLES_PATH": str(root / "roles"),
                    "MLOPS_CRDS_DIR": str(SHARED_CRDS), "MLOPS_CHARTS_DIR": str(SHARED_CHARTS), **(env or {})}
         return args, run_env
 

@@ -66,3 +66,29 @@ def test_model_serving_refuses_inconsistent_values(override, message):
     result = subprocess.run([HELM, "template", "r", chart, "-f", chart / "ci/ab-pipeline-values.yaml", "--set", override],
                             capture_output=True, text=True, check=False)
     assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def workloads(chart, values):
+    """(kind, name, pod spec, replicas, disruption budgets) of every workload the chart renders with values."""
+    rendered = subprocess.run([HELM, "template", "release", chart, "-f", values, "--namespace", RELEASE_NAMESPACE],
+                              check=True, capture_output=True, text=True).stdout
+    objects = [o for o in yaml.safe_load_all(rendered) if o]
+    budgets = [o["spec"]["selector"]["matchLabels"] for o in objects if o["kind"] == "PodDisruptionBudget"]
+    return [(o["kind"], o["metadata"]["name"], o["spec"]["template"], o["spec"].get("replicas", 1), budgets)
+            for o in objects if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job")]
+
+
+@pytest.mark.parametrize(("chart", "values"), chart_cases())
+def test_workloads_are_probed_sized_and_spread(chart, values):
+    """Every container asks for what it needs (init containers and Jobs too), every long-running one is checked
+    for liveness and readiness, and a workload with several replicas has a disruption budget."""
+    for kind, name, template, replicas, budgets in workloads(chart, values):
+        spec = template["spec"]
+        for container in spec["containers"] + spec.get("initContainers", []):
+            assert (container.get("resources") or {}).get("requests"), (kind, name, container["name"], "requests")
+        if kind != "Job":
+            for container in spec["containers"]:
+                assert {"livenessProbe", "readinessProbe"} <= set(container), (kind, name, container["name"])
+        if replicas > 1:
+            labels = template["metadata"]["labels"]
+            assert any(all(labels.get(k) == v for k, v in b.items()) for b in budgets), (kind, name, "no budget")

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 
@@ -119,6 +120,12 @@ def test_mlflow_server_database_and_object_store(apis):
     assert objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "mlflow", "servicemonitors", "mlflow")
     policies = {p.metadata.name for p in net.list_namespaced_network_policy("mlflow").items}
     assert {"default-deny", "mlflow-server", "mlflow-postgresql", "mlflow-minio"} <= policies
+    sources = net.read_namespaced_network_policy("mlflow-server", "mlflow").spec.ingress[0]._from
+    admitted = {n.metadata.name for n in core.list_namespace().items if any(
+        all((n.metadata.labels or {}).get(k) == v for k, v in s.namespace_selector.match_labels.items()) for s in sources)}
+    assert admitted & {"spark", "training"} == {"spark", "training"}, "Spark drivers and rank 0 log to MLflow"
+    assert not admitted & {"nfs", "observability-node", "seldon-mesh", "volcano-system", "portal", "cert-manager"}, (
+        "no other platform namespace reaches the MLflow API (the privileged nfs one least of all)", admitted)
     claims = core.list_namespaced_persistent_volume_claim("mlflow").items
     assert sorted(c.metadata.name for c in claims) == ["data-mlflow-minio-0", "data-mlflow-postgresql-0"]
     assert all(c.status.phase == "Bound" for c in claims)
@@ -149,6 +156,19 @@ def test_observability_dashboards_rules_and_drift_route(apis):
     prometheus = objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "observability", "prometheuses",
                                                       "kube-prometheus-stack-prometheus")
     assert prometheus["spec"]["retention"] == "15d"
+
+
+def test_target_down_alert_and_overview_watch_every_platform_namespace(apis):
+    core, _, objects, _ = apis
+    platform = {n.metadata.name for n in core.list_namespace(label_selector="app.kubernetes.io/part-of=mlops-platform").items}
+    assert {"training", "nfs", "portal", "observability-node"} <= platform
+    rule = objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "observability", "prometheusrules",
+                                                "platform-observability")
+    [down] = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "PlatformTargetDown"]
+    overview = core.read_namespaced_config_map("platform-observability-dashboard-platform-overview", "observability")
+    for query in (down, overview.data["platform-overview.json"].replace('\\"', '"')):
+        watched = re.search(r'namespace=~"([^"]+)"', query).group(1)
+        assert set(watched.split("|")) == platform, (query, platform)
 
 
 def seldon_objects(objects, plural, group="mlops.seldon.io", version="v1alpha1"):
@@ -183,6 +203,42 @@ def test_seldon_kafka_servers_runtime_and_model_storage(apis):
     assert inference.pod_selector.match_labels == {"app.kubernetes.io/name": "seldon-envoy"}, (
         "inference clients reach Envoy only, never the servers' own ports")
     assert [p.port for rule in inference.ingress for p in rule.ports] == [9000]
+
+
+TRAINER = {"name": "trainer", "image": "registry.mlops.test/mlops-platform/launcher:0.1.0", "securityContext": {}}
+
+
+def volcano_job(pod):
+    """A Volcano Job as TorchX submits it (one task, the pod spec of its role), with pod merged in."""
+    return {"apiVersion": "batch.volcano.sh/v1alpha1", "kind": "Job", "metadata": {"generateName": "sandbox-"},
+            "spec": {"schedulerName": "volcano", "queue": "training", "minAvailable": 1, "tasks": [
+                {"name": "trainer", "replicas": 1,
+                 "template": {"spec": {"restartPolicy": "Never", "containers": [TRAINER], **pod}}}]}}
+
+
+@pytest.mark.parametrize(("pod", "refusal"), [
+    ({"volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory"}}]}, None),
+    ({"hostNetwork": True}, "host's network"),
+    ({"volumes": [{"name": "root", "hostPath": {"path": "/"}}]}, "host paths"),
+    ({"containers": [{**TRAINER, "securityContext": {"privileged": True}}]}, "privileged"),
+    ({"initContainers": [{**TRAINER, "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]}, "capabilities"),
+    ({"containers": [{**TRAINER, "ports": [{"containerPort": 29500, "hostPort": 29500}]}]}, "host ports"),
+    ({"volumes": [{"name": "s", "secret": {"secretName": "launcher-token"}}]}, "only these Secrets"),
+    ({"volumes": [{"name": "p", "projected": {"sources": [{"secret": {"name": "launcher-token"}}]}}]}, "only these Secrets"),
+    ({"containers": [{**TRAINER, "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "x", "key": "k"}}}]}]},
+     "only these Secrets"),
+    ({"containers": [{**TRAINER, "envFrom": [{"secretRef": {"name": "x"}}]}]}, "only these Secrets"),
+    ({"serviceAccountName": "torchx-submitter"}, "ServiceAccounts"),
+])
+def test_training_jobs_stay_in_their_sandbox(platform_kube, pod, refusal):
+    """The training chart's ValidatingAdmissionPolicy, judged by the API server (server-side dry runs)."""
+    try:
+        client.CustomObjectsApi(platform_kube).create_namespaced_custom_object(
+            "batch.volcano.sh", "v1alpha1", "training", "jobs", volcano_job(pod), dry_run="All")
+    except client.ApiException as err:
+        assert refusal and refusal in err.body and "training-training-jobs" in err.body, err.body
+    else:
+        assert refusal is None, f"a job with {pod} was admitted"
 
 
 def apps_ready(apps, namespace, names):
