@@ -170,6 +170,7 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
     main = pod["containers"][0]
     env = container_env(main, secrets, {**paths, "POD_IP": "127.0.0.1", "MLFLOW_AUTH_CONFIG_PATH": str(mlflow_work / "auth.ini"),
                                          "METRICS_DIR": str(mlflow_work / "metrics"), "TLS_DIR": str(mlflow_pki), "PORT": str(port),
+                                         "HOST": "127.0.0.1",
                                          "MLFLOW_S3_ENDPOINT_URL": mlflow_s3})
     env["ALLOWED_HOSTS"] += f",localhost:{port}"
     env.pop("AWS_CA_BUNDLE")  # moto speaks plain HTTP here

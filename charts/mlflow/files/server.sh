@@ -11,7 +11,8 @@ admin_username = ${MLFLOW_AUTH_ADMIN_USERNAME}
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 INI
 mkdir -p "$METRICS_DIR"
-exec mlflow server --host 0.0.0.0 --port "$PORT" --workers "$WORKERS" --app-name basic-auth \
+# HOST: every interface in the pod; the smoke test binds loopback only.
+exec mlflow server --host "${HOST:-0.0.0.0}" --port "$PORT" --workers "$WORKERS" --app-name basic-auth \
   --serve-artifacts --artifacts-destination "s3://${ARTIFACT_BUCKET}" \
   --allowed-hosts "$ALLOWED_HOSTS" --expose-prometheus "$METRICS_DIR" \
   --uvicorn-opts "--ssl-certfile ${TLS_DIR}/tls.crt --ssl-keyfile ${TLS_DIR}/tls.key"
