@@ -269,6 +269,15 @@ def test_nfs_and_spark_share_a_retained_read_write_many_volume(apis, platform_ku
     assert (defaults["spark.driver.port"], defaults["spark.driver.blockManager.port"]) == ("7078", "7079")
     assert defaults["spark.master"] == "spark://spark-master.spark.svc:7077"
     assert core.read_namespaced_service("spark-driver", "spark").spec.cluster_ip == "None"
+    # Authenticated, encrypted RPC with the generated secret; no kill links (tests/integration/test_spark_local.py
+    # runs the real Spark with these).
+    assert (defaults["spark.authenticate"], defaults["spark.network.crypto.enabled"],
+            defaults["spark.ui.killEnabled"]) == ("true", "true", "false")
+    assert len(secret(core, "spark", "spark-auth")["secret"]) == 32
+    for name in ("spark-master", "spark-worker"):
+        env = apps.read_namespaced_deployment(name, "spark").spec.template.spec.containers[0].env
+        assert [(e.value_from.secret_key_ref.name, e.value_from.secret_key_ref.key) for e in env
+                if e.name == "_SPARK_AUTH_SECRET"] == [("spark-auth", "secret")], name
 
 
 SUBMITTER = "system:serviceaccount:training:torchx-submitter"

@@ -56,3 +56,9 @@ spark://{{ .Release.Name }}-master.{{ .Release.Namespace }}.svc:7077
 - name: SPARK_LOCAL_IP
   valueFrom: {fieldRef: {fieldPath: status.podIP}}
 {{- end }}
+
+{{/* The shared secret every master, worker and driver authenticates with (spark-defaults: spark.authenticate). */}}
+{{- define "spark.authEnv" -}}
+- name: _SPARK_AUTH_SECRET
+  valueFrom: {secretKeyRef: {name: {{ .Values.auth.existingSecret }}, key: secret}}
+{{- end }}
