@@ -112,12 +112,17 @@ def mlflow_s3(mlflow_work):
     proc.terminate()
 
 
+def mlflow_chart_objects(kind=None):
+    """charts/mlflow rendered with its defaults (of one kind)."""
+    rendered = subprocess.run([HELM, "template", "mlflow", ROOT / "charts/mlflow", "--namespace", "mlflow"],
+                              check=True, capture_output=True, text=True).stdout
+    return [o for o in yaml.safe_load_all(rendered) if o and kind in (None, o["kind"])]
+
+
 @pytest.fixture(scope="session")
 def mlflow_chart(mlflow_work):
     """The rendered chart: its scripts written to disk, and the server Deployment."""
-    rendered = subprocess.run([HELM, "template", "mlflow", ROOT / "charts/mlflow", "--namespace", "mlflow"],
-                              check=True, capture_output=True, text=True).stdout
-    objects = [o for o in yaml.safe_load_all(rendered) if o]
+    objects = mlflow_chart_objects()
     scripts = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "mlflow-scripts")
     scripts_dir = mlflow_work / "scripts"
     scripts_dir.mkdir()

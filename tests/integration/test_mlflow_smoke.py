@@ -2,9 +2,12 @@
 
 import json
 import os
+import re
 import subprocess
 
-from mlflow_local import ADMIN_PASSWORD, VENV, bucket_keys, container_env, local_command, request
+from mlflow_local import (ADMIN_PASSWORD, VENV, bucket_keys, container_env, free_port, local_command,
+                          mlflow_chart_objects, request, wait_for)
+from paths import ROOT
 from processes import command_lines, process_tree
 
 
@@ -39,6 +42,37 @@ def test_server_requires_credentials_and_a_known_host(mlflow_server, mlflow_pki)
     assert request(mlflow_pki, search, auth=("admin", "wrong-password"))[0] == 401
     assert request(mlflow_pki, search, auth=("admin", ADMIN_PASSWORD))[0] == 200
     assert request(mlflow_pki, search, auth=("admin", ADMIN_PASSWORD), host="attacker.example")[0] == 403
+
+
+def test_prometheus_scrapes_the_metrics_sidecar_with_no_mlflow_credential(mlflow_server, mlflow_pki, mlflow_chart):
+    """MLflow's basic-auth app admits only its admin to /metrics (so Prometheus once held the admin password): the
+    rendered sidecar serves the server's metrics over TLS on its own port, which the ServiceMonitor scrapes with no
+    credential."""
+    scripts_dir, pod = mlflow_chart
+    sidecar = next(c for c in pod["containers"] if c["name"] == "metrics")
+    port = free_port()
+    env = container_env(sidecar, {}, {"METRICS_DIR": mlflow_server["env"]["METRICS_DIR"], "TLS_DIR": str(mlflow_pki),
+                                      "METRICS_PORT": str(port), "HOST": "127.0.0.1"})
+    proc = subprocess.Popen(local_command(sidecar, scripts_dir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        search = mlflow_server["url"] + "/api/2.0/mlflow/experiments/search?max_results=1"
+        assert request(mlflow_pki, search, auth=("admin", ADMIN_PASSWORD))[0] == 200, "a request to count"
+        assert request(mlflow_pki, mlflow_server["url"] + "/metrics")[0] == 401, "the API port wants a credential"
+        monitor = mlflow_chart_objects("ServiceMonitor")[0]["spec"]["endpoints"]
+        assert [(e["port"], e["scheme"], "basicAuth" in e) for e in monitor] == [("metrics", "https", False)]
+        assert wait_for(lambda: request(mlflow_pki, f"https://localhost:{port}{monitor[0]['path']}")[0] == 200, 30), \
+            proc.stderr.read() if proc.poll() is not None else "no answer"
+        body = request(mlflow_pki, f"https://localhost:{port}{monitor[0]['path']}")[1]
+        assert re.search(r'^mlflow_http_request_total\{[^}]*status="200"[^}]*\} [1-9]', body, re.M), body[:2000]
+        exposed = {line.split("{")[0].split(" ")[0] for line in body.splitlines() if line and line[0] != "#"}
+        dashboard = (ROOT / "charts/platform-observability/dashboards/mlflow.json").read_text()
+        queried = set(re.findall(r"\b(?:mlflow|flask)_[a-z_]+", dashboard))
+        assert queried and queried <= exposed, f"the MLflow dashboard queries {queried - exposed}, never exposed"
+
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def test_log_a_run_register_a_model_and_read_them_back(mlflow_server, mlflow_pki, mlflow_s3, mlflow_work):

@@ -117,15 +117,23 @@ def test_mlflow_server_database_and_object_store(apis):
     assert not pod.automount_service_account_token
     cert = objects.get_namespaced_custom_object("cert-manager.io", "v1", "mlflow", "certificates", "mlflow")
     assert cert["spec"]["issuerRef"]["name"] == "mlops-platform-ca" and "mlflow.mlflow.svc" in cert["spec"]["dnsNames"]
-    assert objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "mlflow", "servicemonitors", "mlflow")
+    monitor = objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "mlflow", "servicemonitors", "mlflow")
+    assert [(e["port"], "basicAuth" in e) for e in monitor["spec"]["endpoints"]] == [("metrics", False)], \
+        "Prometheus scrapes the metrics sidecar and holds no MLflow credential"
     policies = {p.metadata.name for p in net.list_namespaced_network_policy("mlflow").items}
     assert {"default-deny", "mlflow-server", "mlflow-postgresql", "mlflow-minio"} <= policies
-    sources = net.read_namespaced_network_policy("mlflow-server", "mlflow").spec.ingress[0]._from
-    admitted = {n.metadata.name for n in core.list_namespace().items if any(
-        all((n.metadata.labels or {}).get(k) == v for k, v in s.namespace_selector.match_labels.items()) for s in sources)}
-    assert admitted & {"spark", "training"} == {"spark", "training"}, "Spark drivers and rank 0 log to MLflow"
-    assert not admitted & {"nfs", "observability-node", "seldon-mesh", "volcano-system", "portal", "cert-manager"}, (
-        "no other platform namespace reaches the MLflow API (the privileged nfs one least of all)", admitted)
+    rules = net.read_namespaced_network_policy("mlflow-server", "mlflow").spec.ingress
+
+    def admitted(rule):
+        return {n.metadata.name for n in core.list_namespace().items if any(
+            all((n.metadata.labels or {}).get(k) == v for k, v in s.namespace_selector.match_labels.items())
+            for s in rule._from)}
+    assert [[p.port for p in r.ports] for r in rules] == [[5000], [9102]]
+    assert admitted(rules[0]) & {"spark", "training"} == {"spark", "training"}, "Spark drivers and rank 0 log to MLflow"
+    assert not admitted(rules[0]) & {"nfs", "observability", "observability-node", "seldon-mesh", "volcano-system",
+                                     "portal", "cert-manager"}, (
+        "no other platform namespace reaches the MLflow API (the privileged nfs one least of all)", admitted(rules[0]))
+    assert admitted(rules[1]) == {"observability"}, "only Prometheus reaches the metrics port"
     claims = core.list_namespaced_persistent_volume_claim("mlflow").items
     assert sorted(c.metadata.name for c in claims) == ["data-mlflow-minio-0", "data-mlflow-postgresql-0"]
     assert all(c.status.phase == "Bound" for c in claims)
