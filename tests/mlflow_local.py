@@ -55,18 +55,58 @@ def mlflow_work():
     shutil.rmtree(path, ignore_errors=True)
 
 
+def issue_certificate(pki, folder, days=1):
+    """tls.crt/tls.key for localhost in folder, signed by the CA in pki (as cert-manager issues and renews them)."""
+    def ssl_cmd(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+    ssl_cmd("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key",
+            "-out", "tls.csr", "-subj", "/CN=localhost")
+    (folder / "san.ext").write_text("subjectAltName=DNS:localhost\n")
+    ssl_cmd("x509", "-req", "-in", "tls.csr", "-CA", pki / "ca.crt", "-CAkey", pki / "ca.key", "-CAcreateserial",
+            "-CAserial", folder / "ca.srl", "-out", "tls.crt", "-days", str(days), "-extfile", "san.ext")
+
+
+def renew_in_place(folder, fresh):
+    """Replace folder's tls.crt and tls.key by fresh's, keeping owner and mode (as the kubelet swaps a Secret's files)."""
+    for name in ("tls.key", "tls.crt"):
+        stat = (folder / name).stat()
+        staged = folder / f".{name}.new"
+        shutil.copy(fresh / name, staged)
+        os.chown(staged, stat.st_uid, stat.st_gid)
+        staged.chmod(stat.st_mode & 0o777)
+        os.replace(staged, folder / name)
+
+
+def certificate_fields(pem):
+    """(serial, notAfter) of a PEM certificate; None for no certificate."""
+    fields = subprocess.run(["openssl", "x509", "-noout", "-serial", "-enddate"], input=pem, capture_output=True,
+                            text=True, check=False)
+    if fields.returncode:
+        return None
+    values = dict(line.split("=", 1) for line in fields.stdout.splitlines())
+    return values["serial"], values["notAfter"]
+
+
+def served_certificate(pki, port, starttls_postgres=False):
+    """(serial, notAfter) of the certificate a local server presents, read by openssl."""
+    args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(pki / "ca.crt")]
+    hello = subprocess.run(args + (["-starttls", "postgres"] if starttls_postgres else []), input="",
+                           capture_output=True, text=True, check=False).stdout
+    return certificate_fields(hello[hello.find("-----BEGIN CERTIFICATE-----"):hello.find("-----END CERTIFICATE-----") + 25])
+
+
+def not_after(path):
+    """A certificate file's notAfter, in Unix seconds."""
+    return ssl.cert_time_to_seconds(certificate_fields(Path(path).read_text())[1])
+
+
 @pytest.fixture(scope="session")
 def mlflow_pki(mlflow_work):
     """A CA and a localhost server certificate, as cert-manager would issue from the platform CA."""
-    def ssl_cmd(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=mlflow_work)
-    ssl_cmd("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-            "-out", "ca.crt", "-days", "1", "-subj", "/CN=smoke CA")
-    ssl_cmd("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key",
-            "-out", "tls.csr", "-subj", "/CN=localhost")
-    (mlflow_work / "san.ext").write_text("subjectAltName=DNS:localhost\n")
-    ssl_cmd("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tls.crt",
-            "-days", "1", "-extfile", "san.ext")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=smoke CA"],
+                   check=True, capture_output=True, cwd=mlflow_work)
+    issue_certificate(mlflow_work, mlflow_work)
     return mlflow_work
 
 
@@ -97,7 +137,7 @@ def mlflow_postgres(mlflow_work, mlflow_pki):
     for database in ("mlflow", "mlflow_auth"):
         subprocess.run([*psql, "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True,
                        env={**os.environ, "PGPASSWORD": "dbSecret123"})
-    yield port
+    yield {"port": port, "tls_dir": pgdir}
     subprocess.run(as_postgres([bindir / "pg_ctl", "-D", pgdir / "data", "-m", "fast", "stop"]), check=False)
 
 
@@ -165,7 +205,7 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
     }
     port = free_port()
     paths = {"SCRIPTS_DIR": str(scripts_dir), "HOME": str(mlflow_work), "CA_FILE": str(mlflow_pki / "ca.crt"),
-             "DB_HOST": "localhost", "DB_PORT": str(mlflow_postgres)}
+             "DB_HOST": "localhost", "DB_PORT": str(mlflow_postgres["port"])}
 
     init = next(c for c in pod["initContainers"] if c["name"] == "db-upgrade")
     upgrade = subprocess.run(local_command(init, scripts_dir), env=container_env(init, secrets, dict(paths)),
@@ -175,7 +215,7 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
     main = pod["containers"][0]
     env = container_env(main, secrets, {**paths, "POD_IP": "127.0.0.1", "MLFLOW_AUTH_CONFIG_PATH": str(mlflow_work / "auth.ini"),
                                          "METRICS_DIR": str(mlflow_work / "metrics"), "TLS_DIR": str(mlflow_pki), "PORT": str(port),
-                                         "HOST": "127.0.0.1",
+                                         "HOST": "127.0.0.1", "TLS_CHECK_SECONDS": "2",
                                          "MLFLOW_S3_ENDPOINT_URL": mlflow_s3})
     env["ALLOWED_HOSTS"] += f",localhost:{port}"
     env.pop("AWS_CA_BUNDLE")  # moto speaks plain HTTP here

@@ -5,8 +5,9 @@ import os
 import re
 import subprocess
 
-from mlflow_local import (ADMIN_PASSWORD, VENV, bucket_keys, container_env, free_port, local_command,
-                          mlflow_chart_objects, request, wait_for)
+from mlflow_local import (ADMIN_PASSWORD, VENV, bucket_keys, certificate_fields, container_env, free_port,
+                          issue_certificate, local_command, mlflow_chart_objects, not_after, renew_in_place, request,
+                          served_certificate, wait_for)
 from paths import ROOT
 from processes import command_lines, process_tree
 
@@ -44,35 +45,87 @@ def test_server_requires_credentials_and_a_known_host(mlflow_server, mlflow_pki)
     assert request(mlflow_pki, search, auth=("admin", ADMIN_PASSWORD), host="attacker.example")[0] == 403
 
 
-def test_prometheus_scrapes_the_metrics_sidecar_with_no_mlflow_credential(mlflow_server, mlflow_pki, mlflow_chart):
+def expiry_served(pki, url):
+    """The sidecar's gauge of the served certificate's notAfter (None without a sample)."""
+    found = re.search(r"^mlflow_tls_served_certificate_expiry_timestamp_seconds (\S+)$", request(pki, url)[1], re.M)
+    return float(found[1]) if found else None
+
+
+def test_metrics_sidecar_and_renewed_certificates(mlflow_server, mlflow_pki, mlflow_chart, tmp_path):
     """MLflow's basic-auth app admits only its admin to /metrics (so Prometheus once held the admin password): the
     rendered sidecar serves the server's metrics over TLS on its own port, which the ServiceMonitor scrapes with no
-    credential."""
+    credential, and the expiry of the certificate the server serves. A renewed certificate (files swapped as the
+    kubelet does) is then served by the server, restarted in place by its script, and by the sidecar."""
     scripts_dir, pod = mlflow_chart
     sidecar = next(c for c in pod["containers"] if c["name"] == "metrics")
     port = free_port()
     env = container_env(sidecar, {}, {"METRICS_DIR": mlflow_server["env"]["METRICS_DIR"], "TLS_DIR": str(mlflow_pki),
-                                      "METRICS_PORT": str(port), "HOST": "127.0.0.1"})
+                                      "METRICS_PORT": str(port), "HOST": "127.0.0.1", "TLS_CHECK_SECONDS": "2",
+                                      "SERVER_PORT": mlflow_server["env"]["PORT"], "CA_FILE": str(mlflow_pki / "ca.crt")})
     proc = subprocess.Popen(local_command(sidecar, scripts_dir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
+    metrics = f"https://localhost:{port}/metrics"
     try:
         search = mlflow_server["url"] + "/api/2.0/mlflow/experiments/search?max_results=1"
         assert request(mlflow_pki, search, auth=("admin", ADMIN_PASSWORD))[0] == 200, "a request to count"
         assert request(mlflow_pki, mlflow_server["url"] + "/metrics")[0] == 401, "the API port wants a credential"
         monitor = mlflow_chart_objects("ServiceMonitor")[0]["spec"]["endpoints"]
-        assert [(e["port"], e["scheme"], "basicAuth" in e) for e in monitor] == [("metrics", "https", False)]
-        assert wait_for(lambda: request(mlflow_pki, f"https://localhost:{port}{monitor[0]['path']}")[0] == 200, 30), \
+        assert [(e["port"], e["scheme"], e["path"], "basicAuth" in e) for e in monitor] == [
+            ("metrics", "https", "/metrics", False)]
+        assert wait_for(lambda: request(mlflow_pki, metrics)[0] == 200, 30), \
             proc.stderr.read() if proc.poll() is not None else "no answer"
-        body = request(mlflow_pki, f"https://localhost:{port}{monitor[0]['path']}")[1]
+        body = request(mlflow_pki, metrics)[1]
         assert re.search(r'^mlflow_http_request_total\{[^}]*status="200"[^}]*\} [1-9]', body, re.M), body[:2000]
         exposed = {line.split("{")[0].split(" ")[0] for line in body.splitlines() if line and line[0] != "#"}
         dashboard = (ROOT / "charts/platform-observability/dashboards/mlflow.json").read_text()
         queried = set(re.findall(r"\b(?:mlflow|flask)_[a-z_]+", dashboard))
         assert queried and queried <= exposed, f"the MLflow dashboard queries {queried - exposed}, never exposed"
+        assert expiry_served(mlflow_pki, metrics) == not_after(mlflow_pki / "tls.crt")
 
+        server_port = int(mlflow_server["env"]["PORT"])
+        before = served_certificate(mlflow_pki, server_port)
+        fresh = tmp_path / "renewed"
+        fresh.mkdir()
+        issue_certificate(mlflow_pki, fresh, days=2)
+        renew_in_place(mlflow_pki, fresh)
+        renewed = certificate_fields((fresh / "tls.crt").read_text())
+        assert renewed[0] != before[0]
+        assert wait_for(lambda: served_certificate(mlflow_pki, server_port) == renewed, 60), "the server serves it"
+        assert wait_for(lambda: served_certificate(mlflow_pki, port) == renewed, 30), "the sidecar serves it"
+        assert os.path.exists(f"/proc/{mlflow_server['pid']}"), "restarted in place, not by the kubelet"
+        assert wait_for(lambda: request(mlflow_pki, search, auth=("admin", ADMIN_PASSWORD))[0] == 200, 60)
+        assert wait_for(lambda: expiry_served(mlflow_pki, metrics) == not_after(fresh / "tls.crt"), 30)
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_postgresql_serves_a_renewed_certificate_once_its_reload_sidecar_sees_it(mlflow_postgres, mlflow_pki, tmp_path):
+    """PostgreSQL reads its certificate at start and on a reload: the rendered tls-reload sidecar, run against the
+    local server, reloads it when the certificate's files are swapped, and stops at once on SIGTERM."""
+    database = next(o for o in mlflow_chart_objects("StatefulSet") if o["metadata"]["name"] == "mlflow-postgresql")
+    sidecar = next(c for c in database["spec"]["template"]["spec"]["containers"] if c["name"] == "tls-reload")
+    tls_dir, port = mlflow_postgres["tls_dir"], mlflow_postgres["port"]
+    mount = next(m["mountPath"] for m in sidecar["volumeMounts"] if m["name"] == "tls")
+    secrets = {"mlflow-postgresql": {"username": "mlflow", "password": "dbSecret123"}}
+    env = container_env(sidecar, secrets, {"PGPORT": str(port), "TLS_CHECK_SECONDS": "1", "TMPDIR": str(tmp_path)})
+    env["TLS_CERT"] = env["TLS_CERT"].replace(mount, str(tls_dir))
+    before = served_certificate(mlflow_pki, port, starttls_postgres=True)
+    proc = subprocess.Popen(sidecar["command"] + sidecar["args"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        assert wait_for(lambda: (tmp_path / "tls-reload.alive").exists(), 10), "the liveness file"
+        fresh = tmp_path / "renewed"
+        fresh.mkdir()
+        issue_certificate(mlflow_pki, fresh, days=2)
+        renew_in_place(tls_dir, fresh)
+        renewed = certificate_fields((fresh / "tls.crt").read_text())
+        assert renewed[0] != before[0]
+        assert wait_for(lambda: served_certificate(mlflow_pki, port, starttls_postgres=True) == renewed, 30)
+    finally:
+        proc.terminate()
+        assert proc.wait(5) == 0, "SIGTERM ends it at once"
+    assert "reloaded its renewed certificate" in proc.stdout.read()
 
 
 def test_log_a_run_register_a_model_and_read_them_back(mlflow_server, mlflow_pki, mlflow_s3, mlflow_work):

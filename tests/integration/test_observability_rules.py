@@ -37,7 +37,7 @@ def promtool(*args, cwd=None):
 def test_alert_rules_parse(rules_file):
     result = promtool("check", "rules", rules_file)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 4 rules found" in result.stdout
+    assert "SUCCESS: 5 rules found" in result.stdout
 
 
 def test_model_drift_alert_fires_per_drifting_model_only(rules_file):
@@ -69,6 +69,19 @@ def test_model_drift_alert_fires_per_drifting_model_only(rules_file):
             "alert_rule_test": [{"eval_time": "15m", "alertname": "CertificateExpiresSoon", "exp_alerts": [{
                 "exp_labels": {"namespace": "mlflow", "name": "mlflow", "severity": "warning"},
                 "exp_annotations": {"summary": "Certificate mlflow/mlflow expires within 14 days"}}]}],
+        }, {
+            # What the MLflow pod serves (its metrics sidecar's handshake), whatever its Certificate says.
+            "interval": "1m",
+            "input_series": [
+                {"series": 'mlflow_tls_served_certificate_expiry_timestamp_seconds{namespace="mlflow", pod="mlflow-stale"}',
+                 "values": f"{3 * 86400}x30"},
+                {"series": 'mlflow_tls_served_certificate_expiry_timestamp_seconds{namespace="mlflow", pod="mlflow-fresh"}',
+                 "values": f"{60 * 86400}x30"},
+            ],
+            "alert_rule_test": [{"eval_time": "15m", "alertname": "ServedCertificateExpiresSoon", "exp_alerts": [{
+                "exp_labels": {"namespace": "mlflow", "pod": "mlflow-stale", "severity": "warning"},
+                "exp_annotations": {"summary": "mlflow/mlflow-stale serves a certificate that expires within 14 days "
+                                               "(it did not load its renewal)"}}]}],
         }],
     }
     test_file = rules_file.parent / "platform.test.yaml"

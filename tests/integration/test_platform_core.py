@@ -22,6 +22,9 @@ SETTINGS = {"crds_components": ["cert-manager", "trust-manager"],
     ({"platform_mirror": {"registry": "https://mirror.example"}}, "platform_mirror"),
     ({"platform_mirror": {"registry": "", "charts": "relative/dir"}}, "platform_mirror"),
     ({"platform_cluster_provider": "minikube"}, "platform_cluster_provider"),
+    ({"platform_kube_api_cidrs": ["10.0.0.1"]}, "platform_kube_api_cidrs"),
+    ({"platform_kube_api_cidrs": "10.0.0.1/32"}, "platform_kube_api_cidrs"),
+    ({"platform_node_local_dns_ip": "dns.local"}, "platform_node_local_dns_ip"),
     ({"platform_components": {"cert_manager": True, "portal": True}, "portal_host": "Portal_Bad"}, "portal_host"),
 ])
 def test_bad_input_fails_in_preflight_naming_the_variable(run, kube, settings, variable):

@@ -11,7 +11,7 @@ import yaml
 from kubernetes import client
 from kubernetes.utils import parse_quantity
 
-from conftest import upstream_crd_names
+from conftest import gone, upstream_crd_names
 from paths import HELM, ROOT
 
 UPSTREAM_RELEASES = {"cert-manager", "trust-manager", "kube-prometheus-stack", "jaeger", "opentelemetry-collector",
@@ -74,6 +74,60 @@ def test_namespaces_enforce_pod_security_and_deny_by_default(apis):
         assert policies["default-deny"].pod_selector.match_labels is None
         assert "allow-dns" in policies
     assert {"allow-kube-api", "allow-webhooks"} <= {p.metadata.name for p in net.list_namespaced_network_policy("cert-manager").items}
+
+
+def api_server_cidrs(core, discovery):
+    """The API server's addresses as the cluster lists them (EndpointSlices and the Service default/kubernetes)."""
+    slices = discovery.list_namespaced_endpoint_slice("default", label_selector="kubernetes.io/service-name=kubernetes")
+    addresses = {a for s in slices.items for e in s.endpoints for a in e.addresses}
+    return sorted(f"{a}/32" for a in addresses | {core.read_namespaced_service("kubernetes", "default").spec.cluster_ip})
+
+
+def egress(net, namespace, name):
+    rule = net.read_namespaced_network_policy(name, namespace).spec.egress
+    assert len(rule) == 1, (namespace, name)
+    peers = [p.ip_block.cidr if p.ip_block else p.namespace_selector.match_labels["kubernetes.io/metadata.name"]
+             for p in rule[0].to]
+    return peers, sorted({(p.protocol, p.port) for p in rule[0].ports})
+
+
+def test_pods_reach_only_the_api_server_and_the_cluster_dns(apis, platform_kube):
+    """Egress to the API goes to its addresses only (no longer 443/6443 to the whole internet); DNS to kube-system."""
+    core, net = apis[0], apis[3]
+    cidrs = api_server_cidrs(core, client.DiscoveryV1Api(platform_kube))
+    port = core.read_namespaced_service("kubernetes", "default").spec.ports[0].target_port
+    for namespace in ("cert-manager", "observability", "seldon-mesh", "nfs", "volcano-system", "training"):
+        peers, ports = egress(net, namespace, "allow-kube-api")
+        assert sorted(peers) == cidrs, namespace
+        assert {p for _, p in ports} == {443, int(port)}, namespace
+    for namespace in ("mlflow", "spark", "portal"):
+        assert egress(net, namespace, "allow-dns") == (["kube-system"], [("TCP", 53), ("UDP", 53)])
+
+
+def test_dns_allows_follow_openshift_and_node_local_dns(platform, platform_kube):
+    """A cluster with OpenShift's DNS namespace and NodeLocal DNSCache gets DNS allows for both on the next run,
+    and the kube-system one again once they are gone."""
+    core, net = client.CoreV1Api(platform_kube), client.NetworkingV1Api(platform_kube)
+    apps = client.AppsV1Api(platform_kube)
+    labels = {"k8s-app": "node-local-dns"}
+    core.create_namespace({"metadata": {"name": "openshift-dns"}})
+    apps.create_namespaced_daemon_set("kube-system", {
+        "metadata": {"name": "node-local-dns", "labels": labels},
+        "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
+            "containers": [{"name": "node-cache", "image": "registry.k8s.io/dns/k8s-dns-node-cache:1.26.4"}]}}}})
+    try:
+        moved = platform.run("playbooks/deploy.yml")
+        assert moved.rc == 0, moved.failure_messages
+        assert egress(net, "mlflow", "allow-dns") == (["openshift-dns", "169.254.20.10/32"], [
+            ("TCP", 53), ("TCP", 5353), ("UDP", 53), ("UDP", 5353)])
+    finally:
+        core.delete_namespace("openshift-dns")
+        apps.delete_namespaced_daemon_set("node-local-dns", "kube-system")
+        assert gone(core.read_namespace, "openshift-dns")
+        assert gone(apps.read_namespaced_daemon_set, "node-local-dns", "kube-system")
+    back = platform.run("playbooks/deploy.yml")
+    assert back.rc == 0, back.failure_messages
+    assert egress(net, "mlflow", "allow-dns") == (["kube-system"], [("TCP", 53), ("UDP", 53)])
 
 
 def test_platform_ca_issuer_and_trust_bundle(platform, apis):
@@ -269,8 +323,9 @@ def test_nfs_and_spark_share_a_retained_read_write_many_volume(apis, platform_ku
     assert claim.spec.storage_class_name == "nfs", "the nfs role's class, as on a real cluster"
     worker = apps.read_namespaced_deployment("spark-worker", "spark").spec.template.spec
     assert {m.name: m.mount_path for m in worker.containers[0].volume_mounts}["shared"] == "/shared"
-    assert {e.name: e.value_from.field_ref.field_path for e in worker.containers[0].env if e.value_from}[
-        "SPARK_DRIVER_HOST"] == "status.podIP"
+    fields = {e.name: e.value_from.field_ref.field_path for e in worker.containers[0].env
+              if e.value_from and e.value_from.field_ref}
+    assert fields["SPARK_DRIVER_HOST"] == "status.podIP"
     defaults = dict(line.split(None, 1) for line in core.read_namespaced_config_map(
         "spark-defaults", "spark").data["spark-defaults.conf"].splitlines() if line.strip())
     assert defaults["spark.driver.host"] == "${env:SPARK_DRIVER_HOST}"
