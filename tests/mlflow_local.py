@@ -87,6 +87,14 @@ def certificate_fields(pem):
     return values["serial"], values["notAfter"]
 
 
+def renew(pki, folder, scratch):
+    """A new certificate from the CA in pki swapped into folder (as a renewal reaches a pod): its (serial, notAfter)."""
+    scratch.mkdir()
+    issue_certificate(pki, scratch, days=2)
+    renew_in_place(folder, scratch)
+    return certificate_fields((scratch / "tls.crt").read_text())
+
+
 def served_certificate(pki, port, starttls_postgres=False):
     """(serial, notAfter) of the certificate a local server presents, read by openssl."""
     args = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", str(pki / "ca.crt")]

@@ -5,9 +5,8 @@ import os
 import re
 import subprocess
 
-from mlflow_local import (ADMIN_PASSWORD, VENV, bucket_keys, certificate_fields, container_env, free_port,
-                          issue_certificate, local_command, mlflow_chart_objects, not_after, renew_in_place, request,
-                          served_certificate, wait_for)
+from mlflow_local import (ADMIN_PASSWORD, VENV, bucket_keys, container_env, free_port, local_command,
+                          mlflow_chart_objects, not_after, renew, request, served_certificate, wait_for)
 from paths import ROOT
 from processes import command_lines, process_tree
 
@@ -84,17 +83,13 @@ def test_metrics_sidecar_and_renewed_certificates(mlflow_server, mlflow_pki, mlf
 
         server_port = int(mlflow_server["env"]["PORT"])
         before = served_certificate(mlflow_pki, server_port)
-        fresh = tmp_path / "renewed"
-        fresh.mkdir()
-        issue_certificate(mlflow_pki, fresh, days=2)
-        renew_in_place(mlflow_pki, fresh)
-        renewed = certificate_fields((fresh / "tls.crt").read_text())
+        renewed = renew(mlflow_pki, mlflow_pki, tmp_path / "renewed")
         assert renewed[0] != before[0]
         assert wait_for(lambda: served_certificate(mlflow_pki, server_port) == renewed, 60), "the server serves it"
         assert wait_for(lambda: served_certificate(mlflow_pki, port) == renewed, 30), "the sidecar serves it"
         assert os.path.exists(f"/proc/{mlflow_server['pid']}"), "restarted in place, not by the kubelet"
         assert wait_for(lambda: request(mlflow_pki, search, auth=("admin", ADMIN_PASSWORD))[0] == 200, 60)
-        assert wait_for(lambda: expiry_served(mlflow_pki, metrics) == not_after(fresh / "tls.crt"), 30)
+        assert wait_for(lambda: expiry_served(mlflow_pki, metrics) == not_after(tmp_path / "renewed/tls.crt"), 30)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -115,11 +110,7 @@ def test_postgresql_serves_a_renewed_certificate_once_its_reload_sidecar_sees_it
                             text=True)
     try:
         assert wait_for(lambda: (tmp_path / "tls-reload.alive").exists(), 10), "the liveness file"
-        fresh = tmp_path / "renewed"
-        fresh.mkdir()
-        issue_certificate(mlflow_pki, fresh, days=2)
-        renew_in_place(tls_dir, fresh)
-        renewed = certificate_fields((fresh / "tls.crt").read_text())
+        renewed = renew(mlflow_pki, tls_dir, tmp_path / "renewed")
         assert renewed[0] != before[0]
         assert wait_for(lambda: served_certificate(mlflow_pki, port, starttls_postgres=True) == renewed, 30)
     finally:
