@@ -21,7 +21,7 @@ description:
     C(recovery) (C(uninstall) or C(rollback)) when that operation cannot still be running (older than the
     timeout, the optional 5th argument, a Go duration; or the 6th argument, recover, is true), else C(busy). A converge with
     nothing to do then makes no Helm call. C(helm_levels(releases, charts)) lists their dependency levels
-    (C(charts[chart].level)), ascending.
+    (C(charts[chart].level)), ascending; C(duration_seconds) turns a Go duration (C(10m)) into seconds.
 positional: _input, mirror
 options:
   _input:
@@ -168,4 +168,5 @@ class FilterModule:  # pylint: disable=too-few-public-methods
     """Release filters."""
 
     def filters(self):
-        return {"release_values": release_values, "helm_changes": helm_changes, "helm_levels": helm_levels}
+        return {"release_values": release_values, "helm_changes": helm_changes, "helm_levels": helm_levels,
+                "duration_seconds": seconds}

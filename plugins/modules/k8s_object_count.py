@@ -7,6 +7,8 @@ short_description: Count the objects of several Kubernetes kinds, cluster-wide, 
 description:
   - For each I(api_version)/I(kind), counts its objects in all namespaces and returns a few of their names.
   - A kind the API server does not serve counts as zero.
+  - With O(skip_terminating_namespaces), objects in a namespace that is being deleted are not counted, as they go
+    with it (a teardown removes the CRDs while the platform's namespaces are still being deleted).
   - Read-only; supports check mode. Authenticates like M(kubernetes.core.k8s_info).
 options:
   resources:
@@ -23,6 +25,10 @@ options:
         description: Kind, e.g. C(Queue).
         type: str
         required: true
+  skip_terminating_namespaces:
+    description: Do not count objects of namespaces whose deletion has started.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 author:
@@ -80,13 +86,19 @@ def main():
         "required": True,
         "options": {"api_version": {"type": "str", "required": True}, "kind": {"type": "str", "required": True}},
     }
+    args["skip_terminating_namespaces"] = {"type": "bool", "default": False}
     module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=args, supports_check_mode=True)
     try:
         svc = K8sService(get_api_client(module), module)
+        terminating = set()
+        if module.params["skip_terminating_namespaces"]:
+            terminating = {n["metadata"]["name"] for n in svc.find("Namespace", "v1").get("resources", [])
+                           if n["metadata"].get("deletionTimestamp")}
         counts = []
         for wanted in module.params["resources"]:
             found = svc.find(wanted["kind"], wanted["api_version"])
-            objects = found.get("resources", [])
+            objects = [o for o in found.get("resources", [])
+                       if o.get("metadata", {}).get("namespace") not in terminating]
             counts.append({
                 **wanted,
                 "served": bool(found.get("api_found")),

@@ -1,5 +1,6 @@
 """Filters behind the summary, the portal, the k3s kubeconfig and the image mirror (pure functions)."""
 
+import subprocess
 import sys
 
 import pytest
@@ -18,9 +19,19 @@ def test_quantity(text, value):
     assert quantity(text) == pytest.approx(value)
 
 
-def test_quantity_rejects_garbage():
+@pytest.mark.parametrize("text", ["lots", "1ki", "1Ki5", "", "Mi"])
+def test_quantity_rejects_garbage(text):
     with pytest.raises(ValueError):
-        quantity("lots")
+        quantity(text)
+
+
+def test_loading_the_filters_does_not_import_the_kubernetes_client():
+    """Ansible loads every filter file of the collection in each task that uses one of its filters."""
+    code = ("import importlib, pathlib, sys; sys.path.insert(0, 'plugins/filter'); "
+            "[importlib.import_module(p.stem) for p in pathlib.Path('plugins/filter').glob('*.py')]; "
+            "print('kubernetes' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def pod(namespace, containers, init=(), phase="Running"):
