@@ -14,6 +14,8 @@ description:
     OpenShift's (namespace C(openshift-dns), which listens on 5353) when that namespace exists, else kube-system's
     on 53; plus NodeLocal DNSCache's link-local address when its DaemonSet (C(k8s-app=node-local-dns)) runs.
   - Fails when no address is found and none is given (a policy with no peer would cut every controller off).
+  - Companion filter C(node_peers(nodes)) gives the nodes' C(InternalIP) addresses as peers (where the kubelet and
+    host-network exporters such as node-exporter listen); none when no node reports one.
 positional: _input, services, cidrs
 options:
   _input:
@@ -87,6 +89,12 @@ def dns_peers(namespaces, daemonsets, node_local_ip="169.254.20.10"):
     return {"peers": peers, "ports": [53, 5353] if openshift else [53]}
 
 
+def node_peers(nodes):
+    addresses = {a["address"] for n in nodes or [] for a in (n.get("status") or {}).get("addresses") or []
+                 if a.get("type") == "InternalIP" and a.get("address")}
+    return [{"ipBlock": {"cidr": _cidr(a)}} for a in sorted(addresses)]
+
+
 class FilterModule:
     def filters(self):
-        return {"api_peers": api_peers, "dns_peers": dns_peers}
+        return {"api_peers": api_peers, "dns_peers": dns_peers, "node_peers": node_peers}

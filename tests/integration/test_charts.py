@@ -92,3 +92,16 @@ def test_workloads_are_probed_sized_and_spread(chart, values):
         if replicas > 1:
             labels = template["metadata"]["labels"]
             assert any(all(labels.get(k) == v for k, v in b.items()) for b in budgets), (kind, name, "no budget")
+
+
+def test_seldon_servers_with_several_replicas_have_a_disruption_budget():
+    """A Server's pods come from Seldon's operator, which labels them seldon-server-name=<server> (the selector of
+    the StatefulSet it makes, operator/controllers/reconcilers/server/statefulset_reconciler.go)."""
+    chart = ROOT / "charts/seldon-platform"
+    servers = ["servers[0].name=mlserver,servers[0].serverConfig=mlserver,servers[0].replicas=2",
+               "servers[1].name=triton,servers[1].serverConfig=triton,servers[1].replicas=1"]
+    rendered = subprocess.run([HELM, "template", "r", chart, "--set", ",".join(servers)], check=True,
+                              capture_output=True, text=True).stdout
+    budgets = {o["metadata"]["name"]: o["spec"] for o in yaml.safe_load_all(rendered)
+               if o and o["kind"] == "PodDisruptionBudget"}
+    assert budgets == {"mlserver": {"maxUnavailable": 1, "selector": {"matchLabels": {"seldon-server-name": "mlserver"}}}}

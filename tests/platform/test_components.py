@@ -104,6 +104,34 @@ def test_pods_reach_only_the_api_server_and_the_cluster_dns(apis, platform_kube)
         assert egress(net, namespace, "allow-dns") == (["kube-system"], [("TCP", 53), ("UDP", 53)])
 
 
+def test_observability_egress_is_the_scrape_targets_and_the_drift_webhook(apis):
+    """Prometheus: the platform's namespaces, the cluster DNS's metrics, the nodes' kubelet and node-exporter ports
+    (their InternalIPs, read at deploy time); Alertmanager: the drift webhook's port; the rest: the namespace."""
+    core, net = apis[0], apis[3]
+    policies = {p.metadata.name: p.spec for p in net.list_namespaced_network_policy("observability").items}
+    nodes = sorted(f"{a.address}/32" for n in core.list_node().items for a in n.status.addresses if a.type == "InternalIP")
+    assert len(nodes) == 3, "the simulated nodes have InternalIPs (sim_cluster gives them TEST-NET-1 addresses)"
+    scrape_nodes = policies["allow-node-scrape"]
+    assert scrape_nodes.pod_selector.match_labels == {"app.kubernetes.io/name": "prometheus"}
+    assert sorted(p.ip_block.cidr for p in scrape_nodes.egress[0].to) == nodes
+    assert sorted(p.port for p in scrape_nodes.egress[0].ports) == [9100, 10250]
+    scrape = policies["allow-prometheus-scrape"]
+    assert scrape.pod_selector.match_labels == {"app.kubernetes.io/name": "prometheus"}
+    assert [r.to[0].namespace_selector.match_labels for r in scrape.egress] == [
+        {"app.kubernetes.io/part-of": "mlops-platform"}, {"kubernetes.io/metadata.name": "kube-system"}]
+    assert scrape.egress[0].ports is None and [p.port for p in scrape.egress[1].ports] == [9153]
+    webhook = policies["allow-alert-webhook"]  # settings.yml: https://hooks.example.internal/...
+    assert webhook.pod_selector.match_labels == {"app.kubernetes.io/name": "alertmanager"}
+    assert [p.port for p in webhook.egress[0].ports] == [443]
+    for name, spec in policies.items():  # no other way out: no rule open to every namespace, address or port
+        for rule in spec.egress or []:
+            assert rule.to, (name, "a rule without peers admits every destination")
+            for peer in rule.to:
+                assert peer.namespace_selector is None or peer.namespace_selector.match_labels, (name, "every namespace")
+                assert peer.ip_block is None or name == "allow-alert-webhook" or peer.ip_block.cidr in nodes + api_server_cidrs(
+                    core, client.DiscoveryV1Api(net.api_client)), (name, peer.ip_block.cidr)
+
+
 def test_dns_allows_follow_openshift_and_node_local_dns(platform, platform_kube):
     """A cluster with OpenShift's DNS namespace and NodeLocal DNSCache gets DNS allows for both on the next run,
     and the kube-system one again once they are gone."""
@@ -138,6 +166,56 @@ def test_platform_ca_issuer_and_trust_bundle(platform, apis):
     assert ca["spec"]["isCA"] is True and ca["spec"]["issuerRef"]["name"].endswith("-bootstrap")
     bundle = objects.get_cluster_custom_object("trust.cert-manager.io", "v1alpha1", "bundles", "mlops-platform-ca")
     assert bundle["spec"]["target"]["namespaceSelector"]["matchLabels"] == {"mlops.platform/trust-bundle": "true"}
+
+
+def certificate_ask(kind, namespace, issuer_kind, issuer):
+    """A Certificate or CertificateRequest (as anyone with edit in namespace may create) naming the issuer."""
+    ref = {"group": "cert-manager.io", "kind": issuer_kind, "name": issuer}
+    spec = ({"secretName": "stolen", "dnsNames": ["mlflow.mlflow.svc"], "issuerRef": ref} if kind == "Certificate"
+            else {"request": base64.b64encode(b"not a CSR: refused or admitted before anyone parses it").decode(),
+                  "issuerRef": ref})
+    return {"apiVersion": "cert-manager.io/v1", "kind": kind, "metadata": {"generateName": "ask-", "namespace": namespace},
+            "spec": spec}
+
+
+@pytest.mark.parametrize(("kind", "namespace", "issuer_kind", "issuer", "refused"), [
+    ("Certificate", "mlflow", "ClusterIssuer", "mlops-platform-ca", False),
+    ("Certificate", "portal", "ClusterIssuer", "mlops-platform-ca", False),
+    ("CertificateRequest", "observability", "ClusterIssuer", "mlops-platform-ca", False),
+    ("Certificate", "training", "ClusterIssuer", "mlops-platform-ca", True),
+    ("CertificateRequest", "default", "ClusterIssuer", "mlops-platform-ca", True),
+    ("Certificate", "spark", "ClusterIssuer", "mlops-platform-ca", True),
+    # Seldon's control plane has a CA of its own: its namespace no longer needs (or gets) the platform's.
+    ("Certificate", "seldon-mesh", "ClusterIssuer", "mlops-platform-ca", True),
+    # An Issuer of that name would be the namespace's own, not the platform CA.
+    ("Certificate", "training", "Issuer", "mlops-platform-ca", False),
+])
+def test_only_the_platform_s_tls_namespaces_may_ask_the_platform_ca(platform_kube, kind, namespace, issuer_kind, issuer,
+                                                                    refused):
+    """platform-pki's ValidatingAdmissionPolicy, judged by the API server (server-side dry runs)."""
+    body = certificate_ask(kind, namespace, issuer_kind, issuer)
+    try:
+        client.CustomObjectsApi(platform_kube).create_namespaced_custom_object(
+            "cert-manager.io", "v1", namespace, kind.lower() + "s", body, dry_run="All")
+    except client.ApiException as err:
+        assert refused and "mlops-platform-ca-requesters" in err.body and f"namespace {namespace} may not" in err.body, (
+            err.body)
+    else:
+        assert not refused, f"a {kind} in {namespace} was admitted for the platform CA"
+
+
+def test_seldon_control_plane_certificates_come_from_its_own_ca(apis):
+    objects = apis[2]
+    certificates = {c["metadata"]["name"]: c["spec"] for c in objects.list_namespaced_custom_object(
+        "cert-manager.io", "v1", "seldon-mesh", "certificates")["items"]}
+    issuers = {i["metadata"]["name"]: i["spec"] for i in objects.list_namespaced_custom_object(
+        "cert-manager.io", "v1", "seldon-mesh", "issuers")["items"]}
+    for leaf in ("seldon-controlplane-server", "seldon-controlplane-client"):
+        assert certificates[leaf]["issuerRef"] == {"group": "cert-manager.io", "kind": "Issuer",
+                                                   "name": "seldon-controlplane"}
+    ca_secret = issuers["seldon-controlplane"]["ca"]["secretName"]
+    ca = next(c for c in certificates.values() if c["secretName"] == ca_secret)
+    assert ca["isCA"] is True and "selfSigned" in issuers[ca["issuerRef"]["name"]]
 
 
 def test_nothing_is_bound_to_cluster_admin_but_the_cluster_s_own(platform_kube):
@@ -259,7 +337,8 @@ def test_seldon_kafka_servers_runtime_and_model_storage(apis):
     assert remote["parameters"]["secret_access_key"] == secret(core, "mlflow", "mlflow-object-store")["secretKey"]
     assert remote["parameters"]["endpoint"] == "https://mlflow-minio.mlflow.svc:9000"
     certificates = objects.list_namespaced_custom_object("cert-manager.io", "v1", "seldon-mesh", "certificates")["items"]
-    assert {c["spec"]["secretName"] for c in certificates} == {"seldon-controlplane-server", "seldon-controlplane-client"}
+    assert {c["spec"]["secretName"] for c in certificates} == {
+        "seldon-controlplane-ca", "seldon-controlplane-server", "seldon-controlplane-client"}
     assert apps_ready(apis[1], "seldon-mesh", {"strimzi-cluster-operator", "seldon-v2-controller-manager"})
     inference = apis[3].read_namespaced_network_policy("allow-inference-clients", "seldon-mesh").spec
     assert inference.pod_selector.match_labels == {"app.kubernetes.io/name": "seldon-envoy"}, (

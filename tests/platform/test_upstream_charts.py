@@ -11,6 +11,7 @@ import posixpath
 import re
 import sys
 import tarfile
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -303,6 +304,43 @@ def dry_run_pod(core, namespace, template):
         return None
     except client.ApiException as err:
         return json.loads(err.body).get("message", err.body)
+
+
+def test_volcano_scheduler_and_controllers_are_scraped_through_the_namespace_baseline(releases, platform_kube):
+    """Volcano's chart only annotates its Services (prometheus.io/*), which the Prometheus Operator ignores."""
+    monitor = one(releases, "ServiceMonitor", "volcano", "training")
+    namespace = releases["volcano"]["release"]["namespace"]
+    assert monitor["spec"]["namespaceSelector"]["matchNames"] == [namespace]
+    scraped = [s for s in objects_of(releases, "Service", "volcano")
+               if selects(monitor["spec"]["selector"], s["metadata"].get("labels") or {})]
+    assert {s["spec"]["selector"]["app"] for s in scraped} == {"volcano-scheduler", "volcano-controller"}
+    ports = {p["targetPort"] for s in scraped for p in s["spec"]["ports"] if p["name"] == monitor["spec"]["endpoints"][0]["port"]}
+    allowed = client.NetworkingV1Api(platform_kube).read_namespaced_network_policy("allow-metrics-scrape", namespace).spec
+    assert allowed.ingress[0]._from[0].namespace_selector.match_labels == {"mlops.platform/role": "observability"}
+    assert ports and ports <= {p.port for p in allowed.ingress[0].ports}, (ports, allowed.ingress[0].ports)
+
+
+def test_node_scrape_allows_cover_where_kube_prometheus_stack_scrapes_the_nodes(releases):
+    """node-exporter listens on the host network (a node address), the kubelet monitor on its https-metrics port
+    (10250, the Service prometheus-operator keeps for the kubelets): the observability namespace's node-scrape ports."""
+    ports = platform_vars("observability")["_observability_namespaces"][0]["ports"]["node_scrape"]
+    exporter = one(releases, "DaemonSet", "kube-prometheus-stack-prometheus-node-exporter")["spec"]["template"]["spec"]
+    assert exporter["hostNetwork"] is True
+    assert {p["containerPort"] for c in exporter["containers"] for p in c.get("ports", [])} <= set(ports)
+    kubelet = one(releases, "ServiceMonitor", "kube-prometheus-stack-kubelet")
+    assert {e["port"] for e in kubelet["spec"]["endpoints"]} == {"https-metrics"} and 10250 in ports
+
+
+def test_training_pods_call_mlflow_at_a_port_its_service_serves_and_a_name_its_certificate_holds(releases):
+    """The tracking URI TorchX gives every replica (.torchxconfig) against the rendered MLflow Service and server
+    certificate: the Service serves 443 (the pod's 5000 is not a Service port)."""
+    torchx = one(releases, "ConfigMap", "training-launcher", "training")["data"][".torchxconfig"]
+    uri = urlsplit(re.search(r"MLFLOW_TRACKING_URI=(\S+)", torchx).group(1))
+    service, namespace = uri.hostname.split(".")[:2]
+    assert namespace == releases["mlflow"]["release"]["namespace"]
+    ports = [p["port"] for p in one(releases, "Service", service, "mlflow")["spec"]["ports"]]
+    assert (uri.scheme, uri.port or 443) == ("https", 443) and 443 in ports, (uri.geturl(), ports)
+    assert any(uri.hostname in c["spec"]["dnsNames"] for c in objects_of(releases, "Certificate", "mlflow"))
 
 
 def test_pod_security_of_every_namespace_admits_every_pod_its_charts_render(releases, platform_kube):

@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 from paths import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins" / "filter"))
-from network_peers import api_peers, dns_peers  # noqa: E402  pylint: disable=wrong-import-position
+from network_peers import api_peers, dns_peers, node_peers  # noqa: E402  pylint: disable=wrong-import-position
 
 SLICE = {"endpoints": [{"addresses": ["172.18.0.3"]}, {"addresses": ["172.18.0.2"]}], "ports": [{"port": 6443}]}
 SERVICE = {"spec": {"clusterIP": "10.96.0.1", "ports": [{"port": 443}]}}
@@ -41,3 +41,11 @@ def test_dns_peers_kube_system_openshift_and_node_local():
     cache = [{"metadata": {"name": "node-local-dns", "labels": {"k8s-app": "node-local-dns"}}}]
     assert dns_peers([], cache)["peers"][1:] == [{"ipBlock": {"cidr": "169.254.20.10/32"}}]
     assert dns_peers([], cache, "")["peers"][1:] == [], "an empty address never allows it"
+
+
+def test_node_peers_are_the_nodes_internal_addresses_only():
+    nodes = [{"status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}, {"type": "Hostname", "address": "n1"},
+                                       {"type": "ExternalIP", "address": "203.0.113.9"}]}},
+             {"status": {"addresses": [{"type": "InternalIP", "address": "fd00::5"}]}}, {"status": {}}, {}]
+    assert node_peers(nodes) == [{"ipBlock": {"cidr": "10.0.0.5/32"}}, {"ipBlock": {"cidr": "fd00::5/128"}}]
+    assert node_peers([{"status": {"addresses": [{"type": "Hostname", "address": "localhost"}]}}]) == []
