@@ -1,5 +1,6 @@
 """Shared fixtures: a simulated cluster built by the collection's own playbooks, and a playbook runner."""
 
+import base64
 import json
 import os
 import subprocess
@@ -143,6 +144,11 @@ def upstream_crd_names(component):
     from k8s_yaml import from_k8s_yaml  # pylint: disable=import-outside-toplevel
 
     return sorted(doc["metadata"]["name"] for f in (SHARED_CRDS / component).glob("*.yaml") for doc in from_k8s_yaml(f.read_text()))
+
+
+def secret(core, namespace, name):
+    """A Secret's data, decoded."""
+    return {k: base64.b64decode(v).decode() for k, v in core.read_namespaced_secret(name, namespace).data.items()}
 
 
 def gone(read, *args):

@@ -160,9 +160,14 @@ def mlflow_s3(mlflow_work):
     proc.terminate()
 
 
+# The service user the mlflow role gives the chart by default (mlflow_service_users: [training]).
+SERVICE_USER = {"secret": "mlflow-training", "username": "training", "password": "Tra1ningPasswordForTheSmokeTest"}
+
+
 def mlflow_chart_objects(kind=None):
-    """charts/mlflow rendered with its defaults (of one kind)."""
-    rendered = subprocess.run([HELM, "template", "mlflow", ROOT / "charts/mlflow", "--namespace", "mlflow"],
+    """charts/mlflow rendered with its defaults and the role's default service user (objects of one kind)."""
+    rendered = subprocess.run([HELM, "template", "mlflow", ROOT / "charts/mlflow", "--namespace", "mlflow",
+                               "--set-json", "auth.users=" + json.dumps([SERVICE_USER["secret"]])],
                               check=True, capture_output=True, text=True).stdout
     return [o for o in yaml.safe_load_all(rendered) if o and kind in (None, o["kind"])]
 
@@ -198,6 +203,17 @@ def container_env(container, secrets, overrides):
     return env
 
 
+def projected_secrets(pod, volume, secrets, target):
+    """A projected volume of Secrets as the kubelet writes it (items at their paths) into target."""
+    sources = next(v for v in pod["volumes"] if v["name"] == volume)["projected"]["sources"]
+    for source in sources:
+        for item in source["secret"]["items"]:
+            path = target / item["path"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets[source["secret"]["name"]][item["key"]])
+    return target
+
+
 def local_command(container, scripts_dir):
     """The container's command, with the scripts' mount path pointing at the rendered scripts."""
     return [part.replace("/opt/mlflow/scripts", str(scripts_dir)) for part in container["command"]]
@@ -210,6 +226,7 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
         "mlflow-admin": {"username": "admin", "password": ADMIN_PASSWORD, "flaskSecretKey": "f1askKeyForTheSmokeTest"},
         "mlflow-postgresql": {"username": "mlflow", "password": "dbSecret123"},
         "mlflow-object-store": {"accessKey": "smoke", "secretKey": "smokeSecret"},
+        SERVICE_USER["secret"]: {"username": SERVICE_USER["username"], "password": SERVICE_USER["password"]},
     }
     port = free_port()
     paths = {"SCRIPTS_DIR": str(scripts_dir), "HOME": str(mlflow_work), "CA_FILE": str(mlflow_pki / "ca.crt"),
@@ -224,6 +241,7 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
     env = container_env(main, secrets, {**paths, "POD_IP": "127.0.0.1", "MLFLOW_AUTH_CONFIG_PATH": str(mlflow_work / "auth.ini"),
                                          "METRICS_DIR": str(mlflow_work / "metrics"), "TLS_DIR": str(mlflow_pki), "PORT": str(port),
                                          "HOST": "127.0.0.1", "TLS_CHECK_SECONDS": "2",
+                                         "USERS_DIR": str(projected_secrets(pod, "users", secrets, mlflow_work / "users")),
                                          "MLFLOW_S3_ENDPOINT_URL": mlflow_s3})
     env["ALLOWED_HOSTS"] += f",localhost:{port}"
     env.pop("AWS_CA_BUNDLE")  # moto speaks plain HTTP here
@@ -239,8 +257,10 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
     proc.wait(30)
 
 
-def request(ca_dir, url, auth=None, host=None):
-    req = urllib.request.Request(url)
+def request(ca_dir, url, auth=None, host=None, body=None, method=None):
+    """GET, or POST (or method) of a JSON body; (status, text), status 0 when nothing answers."""
+    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method,
+                                 headers={} if body is None else {"Content-Type": "application/json"})
     if auth:
         import base64  # pylint: disable=import-outside-toplevel
         req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())

@@ -5,8 +5,9 @@ import os
 import re
 import subprocess
 
-from mlflow_local import (ADMIN_PASSWORD, VENV, bucket_keys, container_env, free_port, local_command,
-                          mlflow_chart_objects, not_after, renew, request, served_certificate, wait_for)
+from mlflow_local import (ADMIN_PASSWORD, SERVICE_USER, VENV, bucket_keys, container_env, free_port, local_command,
+                          mlflow_chart_objects, not_after, projected_secrets, renew, request, served_certificate,
+                          wait_for)
 from paths import ROOT
 from processes import command_lines, process_tree
 
@@ -16,7 +17,8 @@ import json, os, sys, tempfile
 import mlflow
 from mlflow import MlflowClient
 mlflow.set_tracking_uri(sys.argv[1])
-mlflow.set_experiment("smoke")
+experiment, model = sys.argv[2:4] if len(sys.argv) > 3 else ("smoke", "smoke-model")
+mlflow.set_experiment(experiment)
 with mlflow.start_run() as run:
     mlflow.log_param("alpha", 0.5)
     mlflow.log_metric("rmse", 0.25)
@@ -25,9 +27,9 @@ with mlflow.start_run() as run:
         out.write("trained weights")
     mlflow.log_artifact(os.path.join(folder, "weights.txt"), artifact_path="model")
 client = MlflowClient()
-client.create_registered_model("smoke-model")
-version = client.create_model_version("smoke-model", run.info.artifact_uri + "/model", run_id=run.info.run_id)
-read = client.get_model_version("smoke-model", version.version)
+client.create_registered_model(model)
+version = client.create_model_version(model, run.info.artifact_uri + "/model", run_id=run.info.run_id)
+read = client.get_model_version(model, version.version)
 fetched = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="model/weights.txt")
 print(json.dumps({"run": run.info.run_id, "artifact_uri": run.info.artifact_uri,
                   "metrics": client.get_run(run.info.run_id).data.metrics,
@@ -119,13 +121,18 @@ def test_postgresql_serves_a_renewed_certificate_once_its_reload_sidecar_sees_it
     assert "reloaded its renewed certificate" in proc.stdout.read()
 
 
-def test_log_a_run_register_a_model_and_read_them_back(mlflow_server, mlflow_pki, mlflow_s3, mlflow_work):
-    env = {"PATH": os.environ["PATH"], "HOME": str(mlflow_work), "MLFLOW_TRACKING_USERNAME": "admin",
-           "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD, "MLFLOW_TRACKING_SERVER_CERT_PATH": str(mlflow_pki / "ca.crt")}
-    result = subprocess.run([VENV / "bin/python", "-c", CLIENT, mlflow_server["url"]], env=env, capture_output=True, text=True,
-                            check=False)
+def log_and_register(server, pki, work, user, password, *names):
+    """CLIENT as that user: a run with a parameter, a metric and an artifact, registered as a model version."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(work), "MLFLOW_TRACKING_USERNAME": user,
+           "MLFLOW_TRACKING_PASSWORD": password, "MLFLOW_TRACKING_SERVER_CERT_PATH": str(pki / "ca.crt")}
+    result = subprocess.run([VENV / "bin/python", "-c", CLIENT, server["url"], *names], env=env, capture_output=True,
+                            text=True, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_log_a_run_register_a_model_and_read_them_back(mlflow_server, mlflow_pki, mlflow_s3, mlflow_work):
+    out = log_and_register(mlflow_server, mlflow_pki, mlflow_work, "admin", ADMIN_PASSWORD)
     assert out["metrics"] == {"rmse": 0.25}
     assert out["version"] == "1" and out["status"] == "READY" and out["source"].endswith("/model")
     assert out["artifact"] == "trained weights"
@@ -167,3 +174,49 @@ def test_no_secret_on_any_command_line(mlflow_server, mlflow_chart):
     shown = subprocess.run(["/bin/sh", "-ec", script.split("&&")[0] + '&& printf %s "$MC_HOST_store"'], env=env,
                            capture_output=True, text=True, check=True).stdout
     assert shown == "https://id:key@mlflow-minio.mlflow.svc:9000", "mc's alias from its environment"
+
+
+def test_service_user_from_its_secret_logs_and_registers_but_is_no_admin(mlflow_server, mlflow_pki, mlflow_work):
+    """The role's default service user (mlflow_service_users: training), made by users.py from the mounted Secret
+    before the server started: it logs and registers its own model; admin-only calls are refused."""
+    user = (SERVICE_USER["username"], SERVICE_USER["password"])
+    out = log_and_register(mlflow_server, mlflow_pki, mlflow_work, *user, "ddp-example", "ddp-model")
+    assert out["metrics"] == {"rmse": 0.25} and out["status"] == "READY"
+    api = mlflow_server["url"] + "/api/2.0/mlflow"
+    status, _ = request(mlflow_pki, api + "/users/create", auth=user,
+                        body={"username": "intruder", "password": "Intruder1PasswordLong"})
+    assert status == 403, "only an admin makes users"
+    status, _ = request(mlflow_pki, api + "/users/update-admin", auth=user, body={"username": user[0], "is_admin": True},
+                        method="PATCH")
+    assert status == 403, "a service user cannot make itself an admin"
+    status, _ = request(mlflow_pki, api + "/experiments/delete", auth=user, body={"experiment_id": "0"})
+    assert status == 403, "READ (the chart's defaultPermission) on what others made"
+    assert request(mlflow_pki, api + "/experiments/get?experiment_id=0", auth=user)[0] == 200
+
+
+def test_users_script_sets_a_changed_password_and_refuses_an_admin(mlflow_server, mlflow_pki, mlflow_chart, tmp_path):
+    """What the server's start does with the users' Secrets: a rotated password replaces the old one; a Secret naming
+    the admin fails the start and leaves the admin alone."""
+    scripts_dir, pod = mlflow_chart
+    env = dict(mlflow_server["env"])
+    url = mlflow_server["url"] + "/api/2.0/mlflow/experiments/get?experiment_id=0"
+
+    def users(secrets):
+        env["USERS_DIR"] = str(projected_secrets(pod, "users", secrets, tmp_path / str(len(list(tmp_path.iterdir())))))
+        # As server.sh runs it: after env.sh (the database password in PGPASSWORD) and the auth config it wrote.
+        return subprocess.run(["sh", "-c", '. "$SCRIPTS_DIR/env.sh" && exec python "$SCRIPTS_DIR/users.py"'], env=env,
+                              capture_output=True, text=True, check=False)
+
+    rotated = "Rotated1PasswordForTheSmokeTest"
+    result = users({SERVICE_USER["secret"]: {"username": SERVICE_USER["username"], "password": rotated}})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "set the password of training" in result.stdout
+    assert request(mlflow_pki, url, auth=(SERVICE_USER["username"], rotated))[0] == 200
+    assert request(mlflow_pki, url, auth=(SERVICE_USER["username"], SERVICE_USER["password"]))[0] == 401
+
+    result = users({SERVICE_USER["secret"]: {"username": "admin", "password": "Another1PasswordForTheAdmin"}})
+    assert result.returncode != 0 and "is an admin" in result.stderr
+    assert request(mlflow_pki, url, auth=("admin", ADMIN_PASSWORD))[0] == 200, "the admin's password is unchanged"
+
+    result = users({SERVICE_USER["secret"]: {"username": SERVICE_USER["username"], "password": SERVICE_USER["password"]}})
+    assert result.returncode == 0 and "set the password" in result.stdout, "back to the fixture's password"

@@ -12,6 +12,10 @@ SETTINGS = {"crds_components": ["volcano"], "platform_components": {"volcano": T
     ({"volcano_default_queue": "gpu"}, "volcano_default_queue"),
     ({"volcano_queues": [{"name": "Training", "weight": 1}]}, "volcano_queues"),
     ({"platform_image_registry": ""}, "platform_image_registry"),
+    ({"volcano_mlflow_credentials": {"name": "Bad_Name"}}, "volcano_mlflow_credentials"),
+    # Checked before any change (the role's check.yml): nothing to copy, or no Secret where pods run.
+    ({"volcano_mlflow_credentials": {"name": "mlflow-training", "namespace": "mlflow-absent"}}, "deploy MLflow first"),
+    ({"volcano_mlflow_credentials": {"name": "my-mlflow-user"}}, "volcano_mlflow_credentials"),
 ])
 def test_bad_volcano_input_fails_in_preflight(run, kube, settings, variable):
     assert_fails_in_preflight(run, kube, {**SETTINGS, "volcano_training_namespace": "training-bad", **settings},

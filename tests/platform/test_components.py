@@ -11,7 +11,7 @@ import yaml
 from kubernetes import client
 from kubernetes.utils import parse_quantity
 
-from conftest import gone, upstream_crd_names
+from conftest import gone, secret, upstream_crd_names
 from paths import HELM, ROOT
 
 UPSTREAM_RELEASES = {"cert-manager", "trust-manager", "kube-prometheus-stack", "jaeger", "opentelemetry-collector",
@@ -32,10 +32,6 @@ def helm_releases(kubeconfig):
     out = subprocess.run([HELM, "list", "-A", "-o", "json", "--kubeconfig", kubeconfig], check=True,
                          capture_output=True, text=True).stdout
     return {r["name"]: r for r in json.loads(out)}
-
-
-def secret(core, namespace, name):
-    return {k: base64.b64decode(v).decode() for k, v in core.read_namespaced_secret(name, namespace).data.items()}
 
 
 def test_every_release_is_deployed_from_its_pinned_chart(platform):
@@ -228,10 +224,13 @@ def test_credentials_are_generated_independent_and_never_logged(platform, apis):
     core = apis[0]
     admin, database = secret(core, "mlflow", "mlflow-admin"), secret(core, "mlflow", "mlflow-postgresql")
     store, grafana = secret(core, "mlflow", "mlflow-object-store"), secret(core, "observability", "grafana-admin")
+    training = secret(core, "mlflow", "mlflow-training")
     assert admin["username"] == "admin" and len(admin["password"]) == 32 and admin["password"].isalnum()
     assert grafana["admin-user"] == "admin" and len(grafana["admin-password"]) == 32
-    values = [admin["password"], admin["flaskSecretKey"], database["password"], store["secretKey"], grafana["admin-password"]]
-    assert len(set(values)) == 5, "every credential is its own"
+    assert training["username"] == "training" and len(training["password"]) == 32
+    values = [admin["password"], admin["flaskSecretKey"], database["password"], store["secretKey"], grafana["admin-password"],
+              training["password"]]
+    assert len(set(values)) == 6, "every credential is its own"
     assert base64.b64decode(core.read_namespaced_secret("drift-webhook", "observability").data["url"]).decode().endswith(
         WEBHOOK_TOKEN)
     for value in values + [WEBHOOK_TOKEN]:
@@ -247,6 +246,11 @@ def test_mlflow_server_database_and_object_store(apis):
     assert all(c.security_context.run_as_non_root and c.security_context.read_only_root_filesystem
                for c in pod.containers + pod.init_containers)
     assert not pod.automount_service_account_token
+    # The service user of mlflow_service_users' default (training pods log as it): its Secret mounted for users.py.
+    users = next(v for v in pod.volumes if v.name == "users").projected.sources
+    assert [(u.secret.name, sorted(i.path for i in u.secret.items)) for u in users] == [
+        ("mlflow-training", ["mlflow-training/password", "mlflow-training/username"])]
+    assert {e.name: e.value for e in pod.containers[0].env}["USERS_DIR"] == "/etc/mlflow/users"
     cert = objects.get_namespaced_custom_object("cert-manager.io", "v1", "mlflow", "certificates", "mlflow")
     assert cert["spec"]["issuerRef"]["name"] == "mlops-platform-ca" and "mlflow.mlflow.svc" in cert["spec"]["dnsNames"]
     monitor = objects.get_namespaced_custom_object("monitoring.coreos.com", "v1", "mlflow", "servicemonitors", "mlflow")
@@ -369,6 +373,9 @@ def volcano_job(pod):
     ({"containers": [{**TRAINER, "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "x", "key": "k"}}}]}]},
      "only these Secrets"),
     ({"containers": [{**TRAINER, "envFrom": [{"secretRef": {"name": "x"}}]}]}, "only these Secrets"),
+    # The MLflow credential submit.py gives every training pod (volcano_mlflow_credentials).
+    ({"containers": [{**TRAINER, "env": [{"name": "MLFLOW_TRACKING_PASSWORD", "valueFrom": {"secretKeyRef": {
+        "name": "mlflow-training", "key": "password"}}}]}]}, None),
     ({"serviceAccountName": "torchx-submitter"}, "ServiceAccounts"),
 ])
 def test_training_jobs_stay_in_their_sandbox(platform_kube, pod, refusal):
@@ -516,7 +523,7 @@ def test_summary_links_logins_and_the_whole_platform_s_footprint(platform, apis)
 
 def test_check_mode_changes_nothing_and_its_footprint_is_the_plan_s(platform):
     checked = platform.run("playbooks/site.yml", check=True)
-    assert checked.rc == 0 and checked.changed == 0, checked.changed_tasks()
+    assert checked.rc == 0 and checked.changed == 0, checked.changed_tasks() or checked.failure_messages
     planned = checked.results("Summary")["localhost"]["msg"]
     assert planned["footprint_of"].startswith("the plan")
     running = platform.run("playbooks/summary.yml").results("Summary")["localhost"]["msg"]

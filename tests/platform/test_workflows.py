@@ -20,7 +20,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from conftest import ROOT
+from conftest import ROOT, gone, secret
 from mlflow_local import ADMIN_PASSWORD, VENV, bucket_keys
 from paths import CACHE, HELM
 
@@ -202,8 +202,7 @@ def test_launcher_submits_the_ddp_example_with_its_own_token(platform, platform_
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
 
-    handle = launch("torchx", "run", "--workspace", "", "--scheduler", "kubernetes", "dist.ddp", "-j", "2x1",
-                    "--script", "train_ddp.py").strip().splitlines()[-1]
+    handle = launch("python", "submit.py", "dist.ddp", "-j", "2x1", "--script", "train_ddp.py").strip().splitlines()[-1]
     assert handle.startswith(f"kubernetes://torchx/{TRAINING}:"), handle
     job_name = handle.rsplit(":", 1)[1]
     job = client.CustomObjectsApi(kube).get_namespaced_custom_object("batch.volcano.sh", "v1alpha1", TRAINING, "jobs",
@@ -213,6 +212,25 @@ def test_launcher_submits_the_ddp_example_with_its_own_token(platform, platform_
     tasks = job["spec"]["tasks"]
     assert sum(t["replicas"] for t in tasks) == 2, "two DDP nodes"
     assert all("train_ddp.py" in " ".join(t["template"]["spec"]["containers"][0]["command"]) for t in tasks)
+    # What submit.py adds (pods.json), admitted by the job policy: the MLflow credential as Secret references (the
+    # copy of MLflow's in this namespace), the platform CA and the scripts as ConfigMaps.
+    core = client.CoreV1Api(kube)
+    assert secret(core, TRAINING, "mlflow-training") == secret(core, "mlflow", "mlflow-training")
+    assert secret(core, TRAINING, "mlflow-training")["username"] == "training"
+    for task in tasks:
+        pod = task["template"]["spec"]
+        container = pod["containers"][0]
+        given = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+        assert given["MLFLOW_TRACKING_USERNAME"] == {"secretKeyRef": {"name": "mlflow-training", "key": "username"}}
+        assert given["MLFLOW_TRACKING_PASSWORD"] == {"secretKeyRef": {"name": "mlflow-training", "key": "password"}}
+        assert given["MLFLOW_TRACKING_SERVER_CERT_PATH"] == "/etc/mlops-platform/ca/ca.crt"
+        assert given["MLFLOW_TRACKING_URI"] == "https://mlflow.mlflow.svc"
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert volumes["platform-ca"]["configMap"]["name"] == "mlops-platform-ca" and mounts["platform-ca"] == "/etc/mlops-platform/ca"
+        assert volumes["training-scripts"]["configMap"]["name"] == "training-launcher"
+        assert mounts["training-scripts"] == container["workingDir"] == "/opt/training", "train_ddp.py where torchrun looks"
+    assert secret(core, TRAINING, "mlflow-training")["password"] not in json.dumps(job), "no credential in the job"
     assert yaml.safe_load((tmp_path / ".kube/config").read_text())["users"][0]["user"] == {
         "tokenFile": str(tmp_path / "serviceaccount/token")}, "the kubeconfig follows token rotation"
 
@@ -220,3 +238,15 @@ def test_launcher_submits_the_ddp_example_with_its_own_token(platform, platform_
     launch("torchx", "cancel", handle)
     assert job_name not in {j["metadata"]["name"] for j in client.CustomObjectsApi(kube).list_namespaced_custom_object(
         "batch.volcano.sh", "v1alpha1", TRAINING, "jobs")["items"]}
+
+
+def test_a_volcano_only_run_copies_the_mlflow_credential_from_mlflow(platform, platform_kube):
+    """Where MLflow is not in the run (--tags volcano), the copy comes from the Secret MLflow's install made."""
+    core = client.CoreV1Api(platform_kube)
+    core.delete_namespaced_secret("mlflow-training", TRAINING)
+    assert gone(core.read_namespaced_secret, "mlflow-training", TRAINING)
+    result = platform.run("playbooks/deploy.yml", tags="volcano")
+    assert result.rc == 0, result.failure_messages
+    assert [t.split(" : ")[-1] for t in result.changed_tasks()] == [
+        "Generate missing credentials (created once, never changed; only a purge deletes them)"]
+    assert secret(core, TRAINING, "mlflow-training") == secret(core, "mlflow", "mlflow-training")

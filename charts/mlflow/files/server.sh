@@ -13,6 +13,8 @@ admin_username = ${MLFLOW_AUTH_ADMIN_USERNAME}
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 INI
 mkdir -p "$METRICS_DIR"
+# Service users (users.py) before the server answers anyone.
+if [ -n "${USERS_DIR:-}" ]; then python "$SCRIPTS_DIR/users.py"; fi
 
 serve() {
   # HOST: every interface in the pod; the smoke test binds loopback only.

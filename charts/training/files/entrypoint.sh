@@ -1,6 +1,6 @@
 #!/bin/sh
 # Launcher entrypoint: writes a kubeconfig for the pod's ServiceAccount (TorchX's Kubernetes scheduler and vcctl
-# read only kubeconfig files), then runs the given command, e.g. torchx run ... dist.ddp.
+# read only kubeconfig files), then runs the given command, e.g. python submit.py dist.ddp ... (torchx run with what the platform adds to the pods).
 # The token is referenced as a file (tokenFile), so the kubelet's rotation keeps working.
 set -eu
 sa=${SERVICE_ACCOUNT_DIR:-/var/run/secrets/kubernetes.io/serviceaccount}

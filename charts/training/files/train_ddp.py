@@ -1,6 +1,6 @@
 """Example DDP training script for TorchX's dist.ddp component: every rank trains, rank 0 alone logs to MLflow.
 
-torchx run -s kubernetes dist.ddp -j 2x1 --script train_ddp.py   (settings from .torchxconfig)
+python submit.py dist.ddp -j 2x1 --script train_ddp.py   (submit.py: torchx run, settings from .torchxconfig)
 """
 
 import os
