@@ -42,3 +42,15 @@ def test_paths_name_every_value_they_reach():
     assert paths(values, "image.tag") == [("image.tag", "1")]
     assert paths(values, "users[]") == [("users[0]", "x")]
     assert paths(values, "image.missing") == [] and paths(values, "users[].name") == []
+
+
+@pytest.mark.parametrize("text", ["10Gi", "500m", "2", "1.5", ".5", "1e3", "64Mi", "100k", "1E", "+3", "0",
+                                  "10 GB", "1.2.3", "Gi", "-1", "10gi", "1e", "", "1Ki5"])
+def test_quantity_agrees_with_the_kubernetes_package(text):
+    """The grammar check against kubernetes.utils.parse_quantity (negative quantities are not sizes: refused)."""
+    from kubernetes.utils import parse_quantity  # pylint: disable=import-outside-toplevel
+    try:
+        parsed = parse_quantity(text) >= 0
+    except ValueError:
+        parsed = False
+    assert (check_format("quantity", text) is None) == parsed, text
