@@ -2,9 +2,11 @@
 
 PostgreSQL (Debian package) with TLS, moto as the S3 endpoint, and the MLflow packages of the server image
 (files/images/mlflow/requirements.txt, venv made by scripts/test-deps). The init container's and the server's
-commands and environment are read from `helm template` of charts/mlflow; only paths, ports and secrets change.
+commands and environment are read from the release the role renders (playbooks/images.yml); only paths, ports and
+secrets change.
 """
 
+import functools
 import glob
 import json
 import os
@@ -12,6 +14,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -21,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from paths import CACHE, HELM, ROOT
+from paths import CACHE, ROOT
 
 VENV = CACHE / "mlflow-smoke-venv"
 ADMIN_PASSWORD = "Adm1nPasswordForTheSmokeTest"
@@ -164,12 +167,22 @@ def mlflow_s3(mlflow_work):
 SERVICE_USER = {"secret": "mlflow-training", "username": "training", "password": "Tra1ningPasswordForTheSmokeTest"}
 
 
+@functools.lru_cache(maxsize=1)
+def role_rendered_mlflow():
+    """The mlflow release exactly as the role renders it with its defaults (playbooks/images.yml: the role's values,
+    our post-renderer)."""
+    folder = Path(tempfile.mkdtemp(prefix="mlflow-rendered-"))
+    args = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/images.yml", "-e",
+            json.dumps({"platform_components": {"mlflow": True}, "platform_render_dir": str(folder)})]
+    run = subprocess.run(args, cwd=ROOT, env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    return tuple(o for o in yaml.safe_load_all((folder / "mlflow.yaml").read_text()) if o)
+
+
 def mlflow_chart_objects(kind=None):
-    """charts/mlflow rendered with its defaults and the role's default service user (objects of one kind)."""
-    rendered = subprocess.run([HELM, "template", "mlflow", ROOT / "charts/mlflow", "--namespace", "mlflow",
-                               "--set-json", "auth.users=" + json.dumps([SERVICE_USER["secret"]])],
-                              check=True, capture_output=True, text=True).stdout
-    return [o for o in yaml.safe_load_all(rendered) if o and kind in (None, o["kind"])]
+    """The role's mlflow release (objects of one kind)."""
+    return [o for o in role_rendered_mlflow() if kind in (None, o["kind"])]
 
 
 @pytest.fixture(scope="session")
@@ -226,6 +239,7 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
         "mlflow-admin": {"username": "admin", "password": ADMIN_PASSWORD, "flaskSecretKey": "f1askKeyForTheSmokeTest"},
         "mlflow-postgresql": {"username": "mlflow", "password": "dbSecret123"},
         "mlflow-object-store": {"accessKey": "smoke", "secretKey": "smokeSecret"},
+        "mlflow-object-store-reader": {"accessKey": "mlflow-reader", "secretKey": "readerSecret"},
         SERVICE_USER["secret"]: {"username": SERVICE_USER["username"], "password": SERVICE_USER["password"]},
     }
     port = free_port()

@@ -151,7 +151,7 @@ def test_schema_upgrade_runs_again_on_an_existing_database(mlflow_server, mlflow
 
 def test_no_secret_on_any_command_line(mlflow_server, mlflow_chart):
     """Command lines are world-readable (/proc, ps): the migration, the server and its workers take every secret
-    from their environment; the object store client gets its credential from MC_HOST_<alias>."""
+    from their environment (the object store init: the next test)."""
     scripts_dir, pod = mlflow_chart
     init, secrets, paths = mlflow_server["upgrade"]
     values = [v for secret in secrets.values() for k, v in secret.items() if k not in ("username", "accessKey")]
@@ -166,14 +166,59 @@ def test_no_secret_on_any_command_line(mlflow_server, mlflow_chart):
     assert any("mlflow server" in line for line in seen)
     assert not [line for line in seen for value in values if value in line]
 
-    bucket = next(c for c in pod["initContainers"] if c["name"] == "create-bucket")
-    script = bucket["args"][0]
-    assert all("SECRET" not in line for line in script.split("&&") if line.strip().startswith("mc ")), script
-    env = {"MLFLOW_S3_ENDPOINT_URL": "https://mlflow-minio.mlflow.svc:9000", "AWS_ACCESS_KEY_ID": "id",
-           "AWS_SECRET_ACCESS_KEY": "key", "PATH": os.environ["PATH"]}
-    shown = subprocess.run(["/bin/sh", "-ec", script.split("&&")[0] + '&& printf %s "$MC_HOST_store"'], env=env,
-                           capture_output=True, text=True, check=True).stdout
-    assert shown == "https://id:key@mlflow-minio.mlflow.svc:9000", "mc's alias from its environment"
+
+# A stand-in for mc (the MinIO client image is not run here): records each call's command line, standard input and
+# MC_HOST_store; `admin policy attach` runs the Python in MC_ATTACHED (an answer of MinIO's) when it is set.
+FAKE_MC = """#!/usr/bin/env python3
+import json, os, sys
+argv = sys.argv[1:]
+with open(os.environ["MC_CALLS"], "a") as out:
+    out.write(json.dumps({"argv": argv, "stdin": sys.stdin.read(), "host": os.environ["MC_HOST_store"]}) + "\\n")
+if argv[2:5] == ["admin", "policy", "attach"] and os.environ.get("MC_ATTACHED"):
+    exec(os.environ["MC_ATTACHED"])
+"""
+
+
+def test_object_store_init_makes_the_bucket_and_a_read_only_user_with_no_secret_on_a_command_line(
+        mlflow_chart, mlflow_server, tmp_path):
+    """object-store.sh as the role renders its init container: the root credential reaches mc only through
+    MC_HOST_store, the reader's secret key only on standard input; the user gets the chart's read policy; a second
+    start (policy already attached) succeeds, any other attach failure fails the start."""
+    scripts_dir, pod = mlflow_chart
+    init = next(c for c in pod["initContainers"] if c["name"] == "object-store")
+    secrets = mlflow_server["upgrade"][1]
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin/mc").write_text(FAKE_MC)
+    (tmp_path / "bin/mc").chmod(0o755)
+    readers = projected_secrets(pod, "readers", secrets, tmp_path / "readers")
+    env = container_env(init, secrets, {"READERS_DIR": str(readers), "MC_CALLS": str(tmp_path / "calls"),
+                                        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"})
+    env["READ_POLICY_FILE"] = env["READ_POLICY_FILE"].replace("/opt/mlflow/scripts", str(scripts_dir))
+
+    def start(attached=""):
+        (tmp_path / "calls").write_text("")
+        done = subprocess.run(local_command(init, scripts_dir), env={**env, "MC_ATTACHED": attached},
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        return done, [json.loads(line) for line in (tmp_path / "calls").read_text().splitlines()]
+
+    done, calls = start()
+    assert done.returncode == 0, done.stderr
+    assert [c["argv"][2:] for c in calls] == [
+        ["mb", "--ignore-existing", "store/mlflow"],
+        ["admin", "policy", "create", "store", "mlflow-read", env["READ_POLICY_FILE"]],
+        ["admin", "user", "add", "store", "mlflow-reader"],
+        ["admin", "policy", "attach", "store", "mlflow-read", "--user", "mlflow-reader"]]
+    assert calls[2]["stdin"] == "readerSecret" and not [c for c in calls if c is not calls[2] and c["stdin"]]
+    assert {c["host"] for c in calls} == {"https://smoke:smokeSecret@mlflow-minio.mlflow.svc:9000"}
+    assert not [c for c in calls for secret in ("smokeSecret", "readerSecret") if secret in " ".join(c["argv"])]
+    policy = json.loads((scripts_dir / "mlflow-read.json").read_text())
+    assert sorted(a for statement in policy["Statement"] for a in statement["Action"]) == [
+        "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"], "read only (tests/platform/test_model_storage.py runs it)"
+
+    already = "sys.exit('mc: <ERROR> Unable to attach. The specified policy change is already in effect.')"
+    assert start(already)[0].returncode == 0, "a second start finds the policy attached"
+    refused = start("sys.exit('mc: <ERROR> Unable to attach. Access Denied.')")[0]
+    assert refused.returncode != 0 and "Access Denied" in refused.stderr
 
 
 def test_service_user_from_its_secret_logs_and_registers_but_is_no_admin(mlflow_server, mlflow_pki, mlflow_work):

@@ -92,10 +92,15 @@ def test_pods_reach_only_the_api_server_and_the_cluster_dns(apis, platform_kube)
     core, net = apis[0], apis[3]
     cidrs = api_server_cidrs(core, client.DiscoveryV1Api(platform_kube))
     port = core.read_namespaced_service("kubernetes", "default").spec.ports[0].target_port
-    for namespace in ("cert-manager", "observability", "seldon-mesh", "nfs", "volcano-system", "training"):
+    for namespace in ("cert-manager", "observability", "seldon-mesh", "volcano-system", "training"):
         peers, ports = egress(net, namespace, "allow-kube-api")
         assert sorted(peers) == cidrs, namespace
         assert {p for _, p in ports} == {443, int(port)}, namespace
+    # Only the pods that need the API (issue 15.6): launchers, not training jobs; in nfs no pod (the CSI pods run in
+    # the host network, beyond NetworkPolicies).
+    selector = net.read_namespaced_network_policy("allow-kube-api", "training").spec.pod_selector
+    assert selector.match_labels == {"mlops.platform/kube-api": "true"} and not selector.match_expressions
+    assert "allow-kube-api" not in {p.metadata.name for p in net.list_namespaced_network_policy("nfs").items}
     for namespace in ("mlflow", "spark", "portal"):
         assert egress(net, namespace, "allow-dns") == (["kube-system"], [("TCP", 53), ("UDP", 53)])
 
@@ -130,9 +135,14 @@ def test_observability_egress_is_the_scrape_targets_and_the_drift_webhook(apis):
 
 def test_dns_allows_follow_openshift_and_node_local_dns(platform, platform_kube):
     """A cluster with OpenShift's DNS namespace and NodeLocal DNSCache gets DNS allows for both on the next run,
-    and the kube-system one again once they are gone."""
+    and the kube-system one again once they are gone. The same run deletes a baseline allow the baseline no longer
+    has (nfs's allow-kube-api of earlier releases), not a chart's policy."""
     core, net = client.CoreV1Api(platform_kube), client.NetworkingV1Api(platform_kube)
     apps = client.AppsV1Api(platform_kube)
+    retired = net.read_namespaced_network_policy("default-deny", "nfs")
+    net.create_namespaced_network_policy("nfs", {
+        "metadata": {"name": "allow-kube-api", "labels": retired.metadata.labels},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 443}]}]}})
     labels = {"k8s-app": "node-local-dns"}
     core.create_namespace({"metadata": {"name": "openshift-dns"}})
     apps.create_namespaced_daemon_set("kube-system", {
@@ -144,6 +154,9 @@ def test_dns_allows_follow_openshift_and_node_local_dns(platform, platform_kube)
         assert moved.rc == 0, moved.failure_messages
         assert egress(net, "mlflow", "allow-dns") == (["openshift-dns", "169.254.20.10/32"], [
             ("TCP", 53), ("TCP", 5353), ("UDP", 53), ("UDP", 5353)])
+        assert gone(net.read_namespaced_network_policy, "allow-kube-api", "nfs")
+        assert {"default-deny", "allow-dns", "allow-nfs"} <= {
+            p.metadata.name for p in net.list_namespaced_network_policy("nfs").items}
     finally:
         core.delete_namespace("openshift-dns")
         apps.delete_namespaced_daemon_set("node-local-dns", "kube-system")
@@ -224,13 +237,13 @@ def test_credentials_are_generated_independent_and_never_logged(platform, apis):
     core = apis[0]
     admin, database = secret(core, "mlflow", "mlflow-admin"), secret(core, "mlflow", "mlflow-postgresql")
     store, grafana = secret(core, "mlflow", "mlflow-object-store"), secret(core, "observability", "grafana-admin")
-    training = secret(core, "mlflow", "mlflow-training")
+    training, reader = secret(core, "mlflow", "mlflow-training"), secret(core, "mlflow", "mlflow-object-store-reader")
     assert admin["username"] == "admin" and len(admin["password"]) == 32 and admin["password"].isalnum()
     assert grafana["admin-user"] == "admin" and len(grafana["admin-password"]) == 32
     assert training["username"] == "training" and len(training["password"]) == 32
     values = [admin["password"], admin["flaskSecretKey"], database["password"], store["secretKey"], grafana["admin-password"],
-              training["password"]]
-    assert len(set(values)) == 6, "every credential is its own"
+              training["password"], reader["secretKey"]]
+    assert len(set(values)) == 7, "every credential is its own"
     assert base64.b64decode(core.read_namespaced_secret("drift-webhook", "observability").data["url"]).decode().endswith(
         WEBHOOK_TOKEN)
     for value in values + [WEBHOOK_TOKEN]:
@@ -242,7 +255,11 @@ def test_mlflow_server_database_and_object_store(apis):
     for kind, name in (("deployment", "mlflow"), ("stateful_set", "mlflow-postgresql"), ("stateful_set", "mlflow-minio")):
         assert getattr(apps, f"read_namespaced_{kind}")(name, "mlflow").status.ready_replicas == 1, name
     pod = apps.read_namespaced_deployment("mlflow", "mlflow").spec.template.spec
-    assert [c.name for c in pod.init_containers] == ["create-bucket", "db-upgrade"], "migrations run before the server"
+    assert [c.name for c in pod.init_containers] == ["object-store", "db-upgrade"], "migrations run before the server"
+    # The object store's read-only user (model servers download with it), made by object-store.sh from its Secret.
+    readers = next(v for v in pod.volumes if v.name == "readers").projected.sources
+    assert [(r.secret.name, sorted(i.path for i in r.secret.items)) for r in readers] == [
+        ("mlflow-object-store-reader", ["mlflow-object-store-reader/accessKey", "mlflow-object-store-reader/secretKey"])]
     assert all(c.security_context.run_as_non_root and c.security_context.read_only_root_filesystem
                for c in pod.containers + pod.init_containers)
     assert not pod.automount_service_account_token
@@ -338,7 +355,7 @@ def test_seldon_kafka_servers_runtime_and_model_storage(apis):
     assert "seldon" in seldon_objects(objects, "seldonruntimes") and "default" in seldon_objects(objects, "seldonconfigs")
     remote = yaml.safe_load(base64.b64decode(core.read_namespaced_secret("seldon-models-s3", "seldon-mesh").data["s3"]))
     assert remote["type"] == "s3" and remote["name"] == "s3"
-    assert remote["parameters"]["secret_access_key"] == secret(core, "mlflow", "mlflow-object-store")["secretKey"]
+    assert remote["parameters"]["secret_access_key"] == secret(core, "mlflow", "mlflow-object-store-reader")["secretKey"]
     assert remote["parameters"]["endpoint"] == "https://mlflow-minio.mlflow.svc:9000"
     certificates = objects.list_namespaced_custom_object("cert-manager.io", "v1", "seldon-mesh", "certificates")["items"]
     assert {c["spec"]["secretName"] for c in certificates} == {
@@ -389,6 +406,17 @@ def test_training_jobs_stay_in_their_sandbox(platform_kube, pod, refusal):
         assert refusal is None, f"a job with {pod} was admitted"
 
 
+def test_training_jobs_cannot_take_the_launchers_way_to_the_api(platform_kube):
+    """Only pods labelled mlops.platform/kube-api reach the API server (allow-kube-api in training): the job policy
+    refuses that label on training job pods."""
+    job = volcano_job({})
+    job["spec"]["tasks"][0]["template"]["metadata"] = {"labels": {"mlops.platform/kube-api": "true"}}
+    with pytest.raises(client.ApiException) as refused:
+        client.CustomObjectsApi(platform_kube).create_namespaced_custom_object(
+            "batch.volcano.sh", "v1alpha1", "training", "jobs", job, dry_run="All")
+    assert "may not carry the label mlops.platform/kube-api" in refused.value.body, refused.value.body
+
+
 def apps_ready(apps, namespace, names):
     ready = {d.metadata.name for d in apps.list_namespaced_deployment(namespace).items
              if d.status.ready_replicas == d.spec.replicas}
@@ -400,7 +428,20 @@ def test_nfs_and_spark_share_a_retained_read_write_many_volume(apis, platform_ku
     nfs_class = client.StorageV1Api(platform_kube).read_storage_class("nfs")
     assert nfs_class.provisioner == "nfs.csi.k8s.io" and nfs_class.reclaim_policy == "Retain"
     assert nfs_class.parameters["server"] == "nfs-server.nfs.svc.cluster.local"
+    assert (nfs_class.parameters["share"], nfs_class.parameters["mountPermissions"]) == ("/exports", "0777")
     assert apps.read_namespaced_stateful_set("nfs-server", "nfs").status.ready_replicas == 1
+    # Only the nodes mount (issue 15.1): the nodes' InternalIPs, read at deploy, in the export and the policy alike.
+    nodes = sorted(a.address + "/32" for n in core.list_node().items for a in n.status.addresses if a.type == "InternalIP")
+    assert len(nodes) == 3
+    allowed = apis[3].read_namespaced_network_policy("allow-nfs", "nfs").spec.ingress
+    assert [sorted(p.ip_block.cidr for p in rule._from) for rule in allowed] == [nodes], "no pod reaches NFS"
+    config = core.read_namespaced_config_map("nfs-server", "nfs").data["ganesha.conf"]
+    assert f"Clients = {', '.join(nodes)};" in config and "Squash = Root_Squash;" in config
+    server = apps.read_namespaced_stateful_set("nfs-server", "nfs").spec.template.spec.containers[0]
+    assert not server.security_context.privileged and server.security_context.capabilities.drop == ["ALL"]
+    assert server.image == "registry.mlops.test/mlops-platform/nfs-server:4.3"
+    driver = client.StorageV1Api(platform_kube).read_csi_driver("nfs.csi.k8s.io")
+    assert driver.spec.fs_group_policy != "File", "the kubelet would chown as squashed root"
     assert apps.read_namespaced_daemon_set("csi-nfs-node", "nfs").status.number_ready == 3, "the CSI node plugin on every node"
     for name, replicas in (("spark-master", 1), ("spark-worker", 1)):
         assert apps.read_namespaced_deployment(name, "spark").status.ready_replicas == replicas, name

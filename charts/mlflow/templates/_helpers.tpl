@@ -107,3 +107,15 @@ seccompProfile:
 - {name: ca, mountPath: /etc/mlflow/ca, readOnly: true}
 - {name: tmp, mountPath: /tmp}
 {{- end }}
+
+{{/* The object store's read-only policy (MinIO IAM, AWS policy language) and its name. */}}
+{{- define "mlflow.readPolicyName" -}}
+{{ .Values.artifacts.bucket }}-read
+{{- end }}
+
+{{- define "mlflow.readPolicy" -}}
+{{- $bucket := printf "arn:aws:s3:::%s" .Values.artifacts.bucket -}}
+{{- toJson (dict "Version" "2012-10-17" "Statement" (list
+      (dict "Effect" "Allow" "Action" (list "s3:GetBucketLocation" "s3:ListBucket") "Resource" (list $bucket))
+      (dict "Effect" "Allow" "Action" (list "s3:GetObject") "Resource" (list (printf "%s/*" $bucket))))) -}}
+{{- end }}

@@ -16,3 +16,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "nfs-server.host" -}}
 {{- if .Values.server.enabled }}{{ printf "%s.%s.svc.cluster.local" .Release.Name .Release.Namespace }}{{ else }}{{ .Values.external.host }}{{ end }}
 {{- end }}
+
+{{/* The in-cluster server's exported directory (its data volume), the NFSv4 path clients mount it at (the
+StorageClass's share) and its NFSv4 recovery directory. */}}
+{{- define "nfs-server.exportDir" -}}
+/srv/nfs
+{{- end }}
+
+{{- define "nfs-server.pseudoPath" -}}
+/exports
+{{- end }}
+
+{{- define "nfs-server.recoveryDir" -}}
+/var/lib/nfs/ganesha
+{{- end }}
