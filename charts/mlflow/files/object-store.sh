@@ -9,10 +9,12 @@ mc() { command mc --config-dir /tmp/mc "$@"; }
 
 mc mb --ignore-existing "store/$ARTIFACT_BUCKET"
 [ -n "${READERS_DIR:-}" ] && [ -d "$READERS_DIR" ] || exit 0
-policy=$(basename "$READ_POLICY_FILE" .json)
+# Shell built-ins only (the client image has little else): the policy is named after its file.
+policy=${READ_POLICY_FILE##*/}
+policy=${policy%.json}
 mc admin policy create store "$policy" "$READ_POLICY_FILE"
 for reader in "$READERS_DIR"/*/; do
-  key=$(cat "${reader}accessKey")
+  IFS= read -r key < "${reader}accessKey" || [ -n "$key" ]
   # With the access key only on its command line, mc reads the secret key from its standard input.
   mc admin user add store "$key" < "${reader}secretKey"
   # A second attach fails with "already in effect": that is the state wanted.
