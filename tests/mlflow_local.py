@@ -58,13 +58,13 @@ def mlflow_work():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def issue_certificate(pki, folder, days=1):
-    """tls.crt/tls.key for localhost in folder, signed by the CA in pki (as cert-manager issues and renews them)."""
+def issue_certificate(pki, folder, days=1, names=("localhost",)):
+    """tls.crt/tls.key for names (DNS) in folder, signed by the CA in pki (as cert-manager issues and renews them)."""
     def ssl_cmd(*args):
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
     ssl_cmd("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key",
             "-out", "tls.csr", "-subj", "/CN=localhost")
-    (folder / "san.ext").write_text("subjectAltName=DNS:localhost\n")
+    (folder / "san.ext").write_text("subjectAltName=" + ",".join(f"DNS:{name}" for name in names) + "\n")
     ssl_cmd("x509", "-req", "-in", "tls.csr", "-CA", pki / "ca.crt", "-CAkey", pki / "ca.key", "-CAcreateserial",
             "-CAserial", folder / "ca.srl", "-out", "tls.crt", "-days", str(days), "-extfile", "san.ext")
 
