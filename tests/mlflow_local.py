@@ -90,10 +90,17 @@ def certificate_fields(pem):
     return values["serial"], values["notAfter"]
 
 
+def certificate_names(path):
+    """The DNS names of a certificate file (its subjectAltName)."""
+    text = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", path], capture_output=True,
+                          text=True, check=True).stdout
+    return tuple(part.strip()[4:] for part in text.splitlines()[-1].split(",") if part.strip().startswith("DNS:"))
+
+
 def renew(pki, folder, scratch):
     """A new certificate from the CA in pki swapped into folder (as a renewal reaches a pod): its (serial, notAfter)."""
     scratch.mkdir()
-    issue_certificate(pki, scratch, days=2)
+    issue_certificate(pki, scratch, days=2, names=certificate_names(folder / "tls.crt"))
     renew_in_place(folder, scratch)
     return certificate_fields((scratch / "tls.crt").read_text())
 
@@ -113,11 +120,13 @@ def not_after(path):
 
 @pytest.fixture(scope="session")
 def mlflow_pki(mlflow_work):
-    """A CA and a localhost server certificate, as cert-manager would issue from the platform CA."""
+    """A CA and a server certificate for localhost and the chart's server Certificate names, as cert-manager would
+    issue it from the platform CA (clients in a pod network reach the server by its Service name)."""
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=smoke CA"],
                    check=True, capture_output=True, cwd=mlflow_work)
-    issue_certificate(mlflow_work, mlflow_work)
+    server = next(c for c in mlflow_chart_objects("Certificate") if c["metadata"]["name"] == "mlflow")
+    issue_certificate(mlflow_work, mlflow_work, names=("localhost", *server["spec"]["dnsNames"]))
     return mlflow_work
 
 

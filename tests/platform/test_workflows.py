@@ -187,8 +187,9 @@ def service_account_dir(kube, kubeconfig, target):
     return urlparse(cluster["server"])
 
 
-def test_launcher_submits_the_ddp_example_with_its_own_token(platform, platform_kube, tmp_path):
-    kube = platform_kube
+def launcher(platform, kube, tmp_path):
+    """The launcher as its pod runs it: entrypoint.sh with the deployed scripts and a real submitter token.
+    Returns launch(*args) (stdout) and the scripts' folder."""
     workdir = tmp_path / "opt-training"
     workdir.mkdir()
     launcher_files(kube, workdir)
@@ -201,8 +202,16 @@ def test_launcher_submits_the_ddp_example_with_its_own_token(platform, platform_
                                 text=True, check=False, timeout=120)
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
+    return launch, workdir
 
-    handle = launch("python", "submit.py", "dist.ddp", "-j", "2x1", "--script", "train_ddp.py").strip().splitlines()[-1]
+
+SUBMIT_DDP = ("python", "submit.py", "dist.ddp", "-j", "2x1", "--script", "train_ddp.py")
+
+
+def test_launcher_submits_the_ddp_example_with_its_own_token(platform, platform_kube, tmp_path):
+    kube = platform_kube
+    launch, _ = launcher(platform, kube, tmp_path)
+    handle = launch(*SUBMIT_DDP).strip().splitlines()[-1]
     assert handle.startswith(f"kubernetes://torchx/{TRAINING}:"), handle
     job_name = handle.rsplit(":", 1)[1]
     job = client.CustomObjectsApi(kube).get_namespaced_custom_object("batch.volcano.sh", "v1alpha1", TRAINING, "jobs",
