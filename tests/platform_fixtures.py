@@ -18,8 +18,8 @@ from paths import ROOT
 
 SETTINGS = ROOT / "tests/platform/settings.yml"
 # The modules of tests/platform in the order they must run: reading before changing, teardown last.
-ORDER = ["test_upstream_charts", "test_components", "test_workflows", "test_training_run", "test_mirror",
-         "test_teardown"]
+ORDER = ["test_upstream_charts", "test_components", "test_workflows", "test_training_run", "test_serving_local",
+         "test_mirror", "test_teardown"]
 
 
 @dataclass
