@@ -280,6 +280,12 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
     proc.wait(30)
 
 
+def mlflow_env(pki, work):
+    """A client environment of the MLflow admin, trusting the server's CA."""
+    return {"PATH": os.environ["PATH"], "HOME": str(work), "MLFLOW_TRACKING_USERNAME": "admin",
+            "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD, "MLFLOW_TRACKING_SERVER_CERT_PATH": str(pki / "ca.crt")}
+
+
 def request(ca_dir, url, auth=None, host=None, body=None, method=None):
     """GET, or POST (or method) of a JSON body; (status, text), status 0 when nothing answers."""
     req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method,

@@ -22,9 +22,9 @@ import pytest
 import yaml
 from kubernetes import client
 
-from mlflow_local import ADMIN_PASSWORD, VENV, wait_for
+from mlflow_local import ADMIN_PASSWORD, VENV, mlflow_env, wait_for
 from paths import CACHE
-from test_workflows import NAMESPACE, mlflow_env
+from test_workflows import NAMESPACE
 
 MLSERVER = CACHE / "mlserver-venv/bin"
 RCLONE = CACHE / "rclone/usr/bin/rclone"

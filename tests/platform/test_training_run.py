@@ -19,7 +19,7 @@ from kubernetes import client
 from local_pods import LocalPod, by_kind
 from mlflow_local import ADMIN_PASSWORD, SERVICE_USER, mlflow_chart_objects, request
 from pod_network import PodNetwork
-from test_workflows import SUBMIT_DDP, TORCHX, TRAINING, launcher
+from training_launcher import SUBMIT_DDP, TORCHX, TRAINING, launcher
 
 MLFLOW_ADDRESS = "127.0.0.10"
 FIRST_POD_ADDRESS = 20

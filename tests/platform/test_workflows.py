@@ -9,25 +9,21 @@ the launcher image) submits, describes and cancels the DDP example with that tok
 
 import base64
 import json
-import os
 import ssl
 import subprocess
 import urllib.request
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 import yaml
 from kubernetes import client
 
 from conftest import ROOT, gone, secret
-from mlflow_local import ADMIN_PASSWORD, VENV, bucket_keys
-from paths import CACHE, HELM
+from mlflow_local import ADMIN_PASSWORD, VENV, bucket_keys, mlflow_env
+from paths import HELM
+from training_launcher import SUBMIT_DDP, TRAINING, launcher
 
 NAMESPACE = "seldon-mesh"
 CREDENTIALS = "registry-credentials"  # the test registry's admin credential (not the platform MLflow's)
-TRAINING = "training"
-TORCHX = CACHE / "torchx-venv/bin"
 RELEASE = {
     "models": [
         {"name": "scaler", "uri": "models:/scaler@prod", "server": "mlserver"},
@@ -64,11 +60,6 @@ def registry(mlflow_server, mlflow_pki, mlflow_work):
                             env=mlflow_env(mlflow_pki, mlflow_work), capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def mlflow_env(pki, work):
-    return {"PATH": os.environ["PATH"], "HOME": str(work), "MLFLOW_TRACKING_USERNAME": "admin",
-            "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD, "MLFLOW_TRACKING_SERVER_CERT_PATH": str(pki / "ca.crt")}
 
 
 def set_alias(server, pki, name, alias, version):
@@ -164,48 +155,6 @@ def test_bad_release_files_fail_before_any_change(release, platform, content, me
     assert result.rc != 0 and result.changed == 0
     assert any(message in m for m in result.failure_messages), result.failure_messages
     assert helm_history(platform.kubeconfig) == before
-
-
-def launcher_files(kube, target):
-    """The deployed launcher ConfigMap (rendered with the role's values), written out as it is mounted at /opt/training."""
-    config_map = client.CoreV1Api(kube).read_namespaced_config_map("training-launcher", TRAINING)
-    for name, text in config_map.data.items():
-        (target / name).write_text(text)
-
-
-def service_account_dir(kube, kubeconfig, target):
-    """What the kubelet mounts for the submitter: a fresh token, the cluster CA, the namespace."""
-    token = client.CoreV1Api(kube).create_namespaced_service_account_token(
-        "torchx-submitter", TRAINING, {"spec": {"expirationSeconds": 600}}).status.token
-    cluster = yaml.safe_load(Path(kubeconfig).read_text())["clusters"][0]["cluster"]
-    ca = (base64.b64decode(cluster["certificate-authority-data"]).decode() if "certificate-authority-data" in cluster
-          else Path(cluster["certificate-authority"]).read_text())
-    target.mkdir()
-    (target / "token").write_text(token)
-    (target / "ca.crt").write_text(ca)
-    (target / "namespace").write_text(TRAINING)
-    return urlparse(cluster["server"])
-
-
-def launcher(platform, kube, tmp_path):
-    """The launcher as its pod runs it: entrypoint.sh with the deployed scripts and a real submitter token.
-    Returns launch(*args) (stdout) and the scripts' folder."""
-    workdir = tmp_path / "opt-training"
-    workdir.mkdir()
-    launcher_files(kube, workdir)
-    server = service_account_dir(kube, platform.kubeconfig, tmp_path / "serviceaccount")
-    env = {"PATH": f"{TORCHX}:{os.environ['PATH']}", "HOME": str(tmp_path), "SERVICE_ACCOUNT_DIR": str(tmp_path / "serviceaccount"),
-           "KUBERNETES_SERVICE_HOST": server.hostname, "KUBERNETES_SERVICE_PORT": str(server.port)}
-
-    def launch(*args):
-        result = subprocess.run(["sh", workdir / "entrypoint.sh", *args], cwd=workdir, env=env, capture_output=True,
-                                text=True, check=False, timeout=120)
-        assert result.returncode == 0, result.stderr[-3000:]
-        return result.stdout
-    return launch, workdir
-
-
-SUBMIT_DDP = ("python", "submit.py", "dist.ddp", "-j", "2x1", "--script", "train_ddp.py")
 
 
 def test_launcher_submits_the_ddp_example_with_its_own_token(platform, platform_kube, tmp_path):
