@@ -43,9 +43,10 @@ def service_hosts(objects, addresses, namespace):
 class LocalPod:
     """One rendered pod: its volumes as local directories, its containers' processes."""
 
-    def __init__(self, template, address, objects, work, claims, roots):  # pylint: disable=too-many-arguments
-        """claims: {claim name: local directory} (shared between pods); roots: {image path: local path}."""
-        self.spec, self.address, self.work = template["spec"], address, Path(work)
+    def __init__(self, template, address, objects, work, claims, roots, *, hosts=None):  # pylint: disable=too-many-arguments
+        """claims: {claim name: local directory} (shared between pods); roots: {image path: local path}; hosts: a
+        hosts file that makes the pod's processes run with files of their own (isolated)."""
+        self.spec, self.address, self.work, self.hosts = template["spec"], address, Path(work), hosts
         self.work.mkdir(parents=True, exist_ok=True)
         self.volumes, self.roots, config_maps = {}, roots, {}
         for volume in self.spec.get("volumes", []):
@@ -108,9 +109,18 @@ class LocalPod:
                 env[item["name"]] = self.address
         return env
 
+    def isolated(self, argv):
+        """argv in a mount namespace of its own (needs root), as in a container: its own empty /tmp, and the hosts
+        file as /etc/hosts. What one pod leaves in /tmp another does not see (the work folder must not be in /tmp)."""
+        tmp = self.work / "tmp"
+        tmp.mkdir(exist_ok=True)
+        script = 'mount --bind "$0" /tmp && mount --bind "$1" /etc/hosts && shift && exec "$@"'
+        return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, str(tmp), str(self.hosts),
+                *argv]
+
     def start(self, container, base_env, secrets, log, drop=()):  # pylint: disable=too-many-arguments
-        """The container's process, its output in log."""
+        """The container's process, its output in log; isolated when the pod has a hosts file."""
         env = {**base_env, **self.env(container, secrets, drop)}
+        argv = self.argv(container) if self.hosts is None else self.isolated(self.argv(container))
         with open(log, "w", encoding="utf-8") as out:
-            return subprocess.Popen(self.argv(container), env=env, cwd=self.work, stdout=out,
-                                    stderr=subprocess.STDOUT)
+            return subprocess.Popen(argv, env=env, cwd=self.work, stdout=out, stderr=subprocess.STDOUT)

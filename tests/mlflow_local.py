@@ -172,8 +172,9 @@ def mlflow_s3(mlflow_work):
     proc.terminate()
 
 
-# The service user the mlflow role gives the chart by default (mlflow_service_users: [training]).
+# The service users the mlflow role gives the chart by default (mlflow_service_users: [training, spark]).
 SERVICE_USER = {"secret": "mlflow-training", "username": "training", "password": "Tra1ningPasswordForTheSmokeTest"}
+SPARK_USER = {"secret": "mlflow-spark", "username": "spark", "password": "Spark1PasswordForTheSmokeTest"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -249,7 +250,8 @@ def mlflow_server(mlflow_work, mlflow_pki, mlflow_postgres, mlflow_s3, mlflow_ch
         "mlflow-postgresql": {"username": "mlflow", "password": "dbSecret123"},
         "mlflow-object-store": {"accessKey": "smoke", "secretKey": "smokeSecret"},
         "mlflow-object-store-reader": {"accessKey": "mlflow-reader", "secretKey": "readerSecret"},
-        SERVICE_USER["secret"]: {"username": SERVICE_USER["username"], "password": SERVICE_USER["password"]},
+        **{user["secret"]: {"username": user["username"], "password": user["password"]}
+           for user in (SERVICE_USER, SPARK_USER)},
     }
     port = free_port()
     paths = {"SCRIPTS_DIR": str(scripts_dir), "HOME": str(mlflow_work), "CA_FILE": str(mlflow_pki / "ca.crt"),

@@ -5,6 +5,8 @@
 
 import pytest
 
+from kubernetes import client
+
 from conftest import assert_fails_in_preflight
 
 NAMESPACE = "cert-manager"
@@ -29,3 +31,26 @@ SETTINGS = {"crds_components": ["cert-manager", "trust-manager"],
 ])
 def test_bad_input_fails_in_preflight_naming_the_variable(run, kube, settings, variable):
     assert_fails_in_preflight(run, kube, {**SETTINGS, **settings}, variable, NAMESPACE)
+
+
+@pytest.mark.parametrize(("component", "credentials", "message"), [
+    ("volcano", {"name": "mlflow-training", "namespace": "mlflow-absent"}, "deploy MLflow first"),  # nothing to copy
+    ("volcano", {"name": "my-mlflow-user"}, "volcano_mlflow_credentials"),  # no Secret where training pods run
+    ("spark", {"name": "mlflow-spark", "namespace": "mlflow-absent"}, "deploy MLflow first"),
+    ("spark", {"name": "my-mlflow-user"}, "spark_mlflow_credentials"),  # no Secret where drivers run
+])
+def test_no_mlflow_credential_for_a_component_fails_before_it_changes_anything(run, kube, component, credentials,
+                                                                               message):
+    """The platform's apply checks every credential a component copies (copy_of) or uses (needs_secrets) before any
+    change (only the CRDs, which deploy.yml applies first, may have changed)."""
+    settings = {
+        "volcano": {"crds_components": ["volcano"], "platform_components": {"volcano": True},
+                    "volcano_training_namespace": "credential-bad", "volcano_mlflow_credentials": credentials},
+        "spark": {"crds_components": ["prometheus-operator"], "platform_components": {"spark": True},
+                  "spark_namespace": "credential-bad", "spark_mlflow_credentials": credentials},
+    }[component]
+    result = run("playbooks/deploy.yml", settings)
+    assert result.rc != 0
+    assert any(message in m for m in result.failure_messages), result.failure_messages
+    assert all(t.startswith("mlops.platform.crds : ") for t in result.changed_tasks()), result.changed_tasks()
+    assert "credential-bad" not in {n.metadata.name for n in client.CoreV1Api(kube).list_namespace().items}

@@ -1,6 +1,7 @@
 """Spark standalone as the role renders it, run by the real Spark (PySpark from PyPI at the image's version, OpenJDK 17)
-as local processes: a master, two workers and the example client-mode driver, each on its own loopback address,
-with the rendered commands, environment and spark-defaults.conf (tests/local_pods.py says what changes)."""
+as local processes: a master, two workers and the example client-mode drivers, each on its own loopback address and
+with its own /tmp and /etc/hosts (as in a container), with the rendered commands, environment and
+spark-defaults.conf (tests/local_pods.py says what changes). The MLflow example logs to the smoke MLflow server."""
 
 import json
 import os
@@ -8,24 +9,29 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
 
 from conftest import Runner
 from local_pods import LocalPod, by_kind, pod_templates, service_hosts
-from paths import CACHE
+from mlflow_local import SPARK_USER, request
+from paths import CACHE, ROOT
 
 VENV = CACHE / "spark-venv"
 SAMPLE = re.compile(r"^(?P<series>[A-Za-z_:][A-Za-z0-9_:]*(?:\{[^}]*\})?) (?P<value>[-+0-9.eE]+|NaN)$")
 JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
-ADDRESSES = {"spark-master": "127.0.0.2", "spark-worker": ["127.0.0.3", "127.0.0.4"], "spark-example": "127.0.0.5"}
+ADDRESSES = {"spark-master": "127.0.0.2", "spark-worker": ["127.0.0.3", "127.0.0.4"], "spark-example": "127.0.0.5",
+             "spark-ml-example": "127.0.0.6"}
+MLFLOW_ADDRESS = "127.0.0.7"  # the MLflow Service as drivers resolve it: a relay to the smoke server
 # A driver that stays up (its UI serves the driver's metrics) until the test kills it.
 HELD_DRIVER = """
 import time
@@ -78,23 +84,29 @@ def objects(rendered):
 
 
 @pytest.fixture(scope="module")
-def cluster(rendered):  # pylint: disable=too-many-locals
+def cluster(rendered, mlflow_pki):  # pylint: disable=too-many-locals
     """Master and two workers running; yields what a driver needs to start."""
     rendered, namespace = rendered
-    work = Path(tempfile.mkdtemp(prefix="spark-local-"))
+    # Not under /tmp: every pod has a /tmp of its own.
+    work = Path(tempfile.mkdtemp(prefix="spark-local-", dir="/var/tmp"))
     shared = work / "shared-claim"
     shared.mkdir()
     templates = pod_templates(rendered)
     hosts = work / "hosts"
-    hosts.write_text("\n".join(["127.0.0.1 localhost", *service_hosts(rendered, ADDRESSES, namespace)]) + "\n")
-    auth = {"spark-auth": {"secret": secrets.token_urlsafe(24)}}
+    hosts.write_text("\n".join(["127.0.0.1 localhost", *service_hosts(rendered, ADDRESSES, namespace),
+                                f"{MLFLOW_ADDRESS} mlflow.mlflow.svc mlflow.mlflow.svc.cluster.local"]) + "\n")
+    auth = {"spark-auth": {"secret": secrets.token_urlsafe(24)},
+            SPARK_USER["secret"]: {"username": SPARK_USER["username"], "password": SPARK_USER["password"]}}
+    # The platform CA bundle trust-manager puts in every platform namespace: here the smoke server's CA.
+    objects = [*rendered, {"kind": "ConfigMap", "metadata": {"name": "mlops-platform-ca"},
+                           "data": {"ca.crt": (mlflow_pki / "ca.crt").read_text()}}]
     home = spark_home()
     base = {"PATH": f"{VENV / 'bin'}:{os.environ['PATH']}", "JAVA_HOME": JAVA_HOME, "SPARK_HOME": str(home),
             "HOME": str(work), "JAVA_TOOL_OPTIONS": f"-Djdk.net.hosts.file={hosts}"}  # cluster DNS
 
     def pod(workload, address, name):
-        local = LocalPod(templates[workload], address, rendered, work / name, {"spark-shared": shared},
-                         {"/opt/spark": str(home)})
+        local = LocalPod(templates[workload], address, objects, work / name, {"spark-shared": shared},
+                         {"/opt/spark": str(home)}, hosts=hosts)
         conf = local.local("/opt/spark/conf/spark-defaults.conf", local.container())
         # The UIs bind every interface of the pod (SPARK_LOCAL_IP unset in the master): here the pod's address.
         env = {**base, "SPARK_CONF_DIR": str(Path(conf).parent), "SPARK_LOCAL_IP": address}
@@ -102,11 +114,14 @@ def cluster(rendered):  # pylint: disable=too-many-locals
 
     procs = []
 
-    def start(workload, address, name, drop=(), argv=None):
+    def start(workload, address, name, drop=(), argv=None, env_override=None):  # pylint: disable=too-many-arguments
         local, env = pod(workload, address, name)
         container = local.container()
         if argv is not None:
             container = {**container, "command": argv, "args": []}
+        if env_override:
+            container = {**container, "env": [e for e in container["env"] if e["name"] not in env_override]
+                         + [{"name": k, "value": v} for k, v in env_override.items()]}
         procs.append(local.start(container, env, auth, work / f"{name}.log", drop))
         return procs[-1]
 
@@ -137,9 +152,11 @@ def alive_workers():
     return sorted(w["host"] for w in master_state()["workers"] if w["state"] == "ALIVE")
 
 
-def test_pyspark_is_the_images_spark(objects):
+def test_pyspark_and_mlflow_are_the_images(objects):
     image = by_kind(objects, "Deployment", "spark-master")["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert (VENV / ".requirements.txt").read_text() == f"pyspark=={image.rsplit(':', 1)[1]}"
+    driver_image = (ROOT / "files/images/spark/requirements.txt").read_text()
+    assert (VENV / ".requirements.txt").read_text() == f"pyspark=={image.rsplit(':', 1)[1]}\n{driver_image}".strip()
+    assert f"FROM docker.io/apache/spark:{image.rsplit(':', 1)[1]}\n" in (ROOT / "files/images/spark/Dockerfile").read_text()
 
 
 def test_workers_register_with_the_shared_secret(cluster):
@@ -218,3 +235,66 @@ def test_prometheus_paths_answer_and_kill_links_are_off(cluster, objects):
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture()
+def mlflow_service(mlflow_server):
+    """MLflow's Service (port 443) at the address the drivers resolve it to: a relay to the smoke server."""
+    port = urlparse(mlflow_server["url"]).port
+    relay = subprocess.Popen(["socat", f"TCP-LISTEN:443,bind={MLFLOW_ADDRESS},reuseaddr,fork", f"TCP:127.0.0.1:{port}"])
+    assert wait_for(lambda: listening(MLFLOW_ADDRESS, 443), 20)
+    yield mlflow_server
+    relay.terminate()
+    relay.wait()
+
+
+def listening(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def test_ml_example_logs_a_spark_ml_model_to_mlflow_through_the_shared_claim(cluster, objects, mlflow_service,
+                                                                              mlflow_pki):
+    """The MLflow example Job as rendered, with the driver image's MLflow: the executors fit the pipeline and save it
+    into MLFLOW_DFS_TMP on the shared claim, the driver logs it to MLflow (TLS to the Service's name, as the service
+    user spark) and registers it as candidate, then loads it back through the claim and predicts."""
+    driver = by_kind(objects, "Job", "spark-ml-example")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in driver["env"]}
+    assert env["MLFLOW_TRACKING_URI"] == "https://mlflow.mlflow.svc", "the MLflow Service's name, port 443"
+    proc = cluster["start"]("spark-ml-example", ADDRESSES["spark-ml-example"], "ml-example")
+    log = cluster["work"] / "ml-example.log"
+    assert proc.wait(timeout=300) == 0, log.read_text()[-5000:]
+    summary = json.loads(next(line for line in log.read_text().splitlines()[::-1] if line.startswith("{")))
+    assert [round(p, 6) for p in summary["predicted"]] == [21.0, -5.0]
+    app = next(a for a in master_state()["completedapps"] if a["id"] == summary["app_id"])
+    assert app["name"] == "spark-ml-mlflow" and app["state"] == "FINISHED", "it ran on the workers"
+
+    api = mlflow_service["url"] + "/api/2.0/mlflow"
+    status, body = request(mlflow_pki, f"{api}/registered-models/alias?name=spark-example&alias=candidate",
+                           auth=(SPARK_USER["username"], SPARK_USER["password"]))
+    assert status == 200, body
+    version = json.loads(body)["model_version"]
+    assert version["run_id"] == summary["run_id"] and version["status"] == "READY"
+    status, body = request(mlflow_pki, f"{api}/runs/get?run_id={summary['run_id']}",
+                           auth=(SPARK_USER["username"], SPARK_USER["password"]))
+    run = json.loads(body)["run"]
+    assert run["info"]["user_id"] == SPARK_USER["username"] and run["info"]["status"] == "FINISHED"
+    assert [m["key"] for m in run["data"]["metrics"]] == ["rmse"]
+    shared = next(m["mountPath"] for m in driver["volumeMounts"] if m["name"] == "shared")
+    staging = cluster["shared"] / Path(env["MLFLOW_DFS_TMP"]).relative_to(shared)
+    assert staging.is_dir() and not list(staging.iterdir()), "staged on the claim, and cleaned up after"
+
+
+def test_ml_example_fails_when_models_pass_through_a_pods_own_tmp(cluster, objects, mlflow_service):
+    """Why the chart sets MLFLOW_DFS_TMP on the claim: with MLflow's default (/tmp/mlflow, every pod's own) the
+    executors' parts of the model never reach the driver, and the model cannot be read back."""
+    driver = by_kind(objects, "Job", "spark-ml-example")["spec"]["template"]["spec"]["containers"][0]
+    proc = cluster["start"]("spark-ml-example", ADDRESSES["spark-ml-example"], "ml-example-tmp",
+                            argv=[*driver["command"], *driver["args"], "--model", "spark-example-tmp"],
+                            env_override={"MLFLOW_DFS_TMP": "/tmp/mlflow"})
+    log = cluster["work"] / "ml-example-tmp.log"
+    assert proc.wait(timeout=300) != 0
+    assert "ValueError: RDD is empty" in log.read_text(), log.read_text()[-5000:]

@@ -263,10 +263,11 @@ def test_mlflow_server_database_and_object_store(apis):
     assert all(c.security_context.run_as_non_root and c.security_context.read_only_root_filesystem
                for c in pod.containers + pod.init_containers)
     assert not pod.automount_service_account_token
-    # The service user of mlflow_service_users' default (training pods log as it): its Secret mounted for users.py.
+    # The service users of mlflow_service_users' default (training pods and Spark drivers log as them): their
+    # Secrets mounted for users.py.
     users = next(v for v in pod.volumes if v.name == "users").projected.sources
     assert [(u.secret.name, sorted(i.path for i in u.secret.items)) for u in users] == [
-        ("mlflow-training", ["mlflow-training/password", "mlflow-training/username"])]
+        (f"mlflow-{user}", [f"mlflow-{user}/password", f"mlflow-{user}/username"]) for user in ("training", "spark")]
     assert {e.name: e.value for e in pod.containers[0].env}["USERS_DIR"] == "/etc/mlflow/users"
     cert = objects.get_namespaced_custom_object("cert-manager.io", "v1", "mlflow", "certificates", "mlflow")
     assert cert["spec"]["issuerRef"]["name"] == "mlops-platform-ca" and "mlflow.mlflow.svc" in cert["spec"]["dnsNames"]
@@ -464,6 +465,8 @@ def test_nfs_and_spark_share_a_retained_read_write_many_volume(apis, platform_ku
     assert (defaults["spark.authenticate"], defaults["spark.network.crypto.enabled"],
             defaults["spark.ui.killEnabled"]) == ("true", "true", "false")
     assert len(secret(core, "spark", "spark-auth")["secret"]) == 32
+    assert secret(core, "spark", "mlflow-spark") == secret(core, "mlflow", "mlflow-spark"), "drivers' MLflow user"
+    assert secret(core, "spark", "mlflow-spark")["username"] == "spark"
     for name in ("spark-master", "spark-worker"):
         env = apps.read_namespaced_deployment(name, "spark").spec.template.spec.containers[0].env
         assert [(e.value_from.secret_key_ref.name, e.value_from.secret_key_ref.key) for e in env

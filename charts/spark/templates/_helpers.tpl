@@ -62,3 +62,16 @@ spark://{{ .Release.Name }}-master.{{ .Release.Namespace }}.svc:7077
 - name: _SPARK_AUTH_SECRET
   valueFrom: {secretKeyRef: {name: {{ .Values.auth.existingSecret }}, key: secret}}
 {{- end }}
+
+{{/* MLflow for a driver: where it is, its user, the CA, and the shared directory Spark ML models pass through. */}}
+{{- define "spark.mlflowEnv" -}}
+- {name: MLFLOW_TRACKING_URI, value: {{ .Values.mlflow.trackingUri | quote }}}
+- {name: MLFLOW_TRACKING_SERVER_CERT_PATH, value: /etc/mlflow-ca/{{ .Values.mlflow.caConfigMap.key }}}
+- {name: MLFLOW_DFS_TMP, value: {{ printf "%s/%s" (trimSuffix "/" .Values.shared.mountPath) .Values.mlflow.stagingDir | quote }}}
+{{- if .Values.mlflow.credentialsSecret }}
+{{- range $var, $key := dict "MLFLOW_TRACKING_USERNAME" "username" "MLFLOW_TRACKING_PASSWORD" "password" }}
+- name: {{ $var }}
+  valueFrom: {secretKeyRef: {name: {{ $.Values.mlflow.credentialsSecret }}, key: {{ $key }}}}
+{{- end }}
+{{- end }}
+{{- end }}
