@@ -5,9 +5,9 @@ import os
 import re
 import subprocess
 
-from mlflow_local import (ADMIN_PASSWORD, SERVICE_USER, VENV, bucket_keys, container_env, free_port, local_command,
-                          mlflow_chart_objects, not_after, projected_secrets, renew, request, served_certificate,
-                          wait_for)
+from mlflow_local import (ADMIN_PASSWORD, SERVICE_USER, SPARK_USER, VENV, bucket_keys, container_env, free_port,
+                          local_command, mlflow_chart_objects, not_after, projected_secrets, renew, request,
+                          served_certificate, wait_for)
 from paths import ROOT
 from processes import command_lines, process_tree
 
@@ -246,22 +246,25 @@ def test_users_script_sets_a_changed_password_and_refuses_an_admin(mlflow_server
     env = dict(mlflow_server["env"])
     url = mlflow_server["url"] + "/api/2.0/mlflow/experiments/get?experiment_id=0"
 
-    def users(secrets):
+    def users(training):
+        # Every Secret the projected volume names must exist; only the training user's changes here.
+        secrets = {SPARK_USER["secret"]: {"username": SPARK_USER["username"], "password": SPARK_USER["password"]},
+                   SERVICE_USER["secret"]: training}
         env["USERS_DIR"] = str(projected_secrets(pod, "users", secrets, tmp_path / str(len(list(tmp_path.iterdir())))))
         # As server.sh runs it: after env.sh (the database password in PGPASSWORD) and the auth config it wrote.
         return subprocess.run(["sh", "-c", '. "$SCRIPTS_DIR/env.sh" && exec python "$SCRIPTS_DIR/users.py"'], env=env,
                               capture_output=True, text=True, check=False)
 
     rotated = "Rotated1PasswordForTheSmokeTest"
-    result = users({SERVICE_USER["secret"]: {"username": SERVICE_USER["username"], "password": rotated}})
+    result = users({"username": SERVICE_USER["username"], "password": rotated})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "set the password of training" in result.stdout
     assert request(mlflow_pki, url, auth=(SERVICE_USER["username"], rotated))[0] == 200
     assert request(mlflow_pki, url, auth=(SERVICE_USER["username"], SERVICE_USER["password"]))[0] == 401
 
-    result = users({SERVICE_USER["secret"]: {"username": "admin", "password": "Another1PasswordForTheAdmin"}})
+    result = users({"username": "admin", "password": "Another1PasswordForTheAdmin"})
     assert result.returncode != 0 and "is an admin" in result.stderr
     assert request(mlflow_pki, url, auth=("admin", ADMIN_PASSWORD))[0] == 200, "the admin's password is unchanged"
 
-    result = users({SERVICE_USER["secret"]: {"username": SERVICE_USER["username"], "password": SERVICE_USER["password"]}})
+    result = users({"username": SERVICE_USER["username"], "password": SERVICE_USER["password"]})
     assert result.returncode == 0 and "set the password" in result.stdout, "back to the fixture's password"
